@@ -1,0 +1,123 @@
+"""The engine interface: the one seam every engine (cascade, unified) and every front end (CLI, server, bench) share.
+
+An engine answers a `Turn` by yielding typed events (polyvox.events). Engines implement the blocking
+generator `stream()`; `respond()` runs it in a worker thread and hands the events to asyncio, and
+closing the async iterator (or `cancel.set()`) stops the work between chunks (barge-in).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from abc import ABC, abstractmethod
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+
+from polyvox.audio import SAMPLE_RATE
+from polyvox.events import AudioChunk, Event, TurnDone, TurnResult
+
+
+@dataclass(frozen=True)
+class Message:
+    """One conversation item in OpenAI chat form."""
+
+    role: Literal["system", "user", "assistant", "tool"]
+    content: str
+    name: str | None = None  # tool name (role=tool) or speaker label (role=user)
+    tool_call_id: str | None = None
+
+
+@dataclass
+class Turn:
+    """One user turn to answer: audio (or text), plus the conversation it belongs to."""
+
+    audio: np.ndarray | None = None  # (n,) float32 mono at `sample_rate`; None for a text turn
+    sample_rate: int = SAMPLE_RATE
+    text: str | None = None  # a typed user message instead of audio
+    language: str | None = None  # pin the reply language (ISO 639-1); None = reply in the user's language
+    history: list[Message] = field(default_factory=list)  # earlier turns, oldest first
+    instructions: str | None = None  # system prompt override
+    tools: list[dict[str, Any]] = field(default_factory=list)  # OpenAI function tool schemas
+    voice: str | None = None  # engine-specific voice name
+    max_reply_tokens: int = 160
+
+
+class CancelToken:
+    """Set from any thread to stop a turn between chunks."""
+
+    def __init__(self) -> None:
+        self._event = threading.Event()
+
+    def set(self) -> None:
+        self._event.set()
+
+    @property
+    def cancelled(self) -> bool:
+        return self._event.is_set()
+
+
+class Engine(ABC):
+    """Turns user speech into assistant speech. Implementations: CascadeEngine, UnifiedEngine."""
+
+    name: str = "engine"
+    output_sample_rate: int = 24_000
+
+    @abstractmethod
+    def stream(self, turn: Turn, cancel: CancelToken | None = None) -> Iterator[Event]:
+        """Answer `turn`, yielding events as they are produced; the last one is TurnDone."""
+
+    def warmup(self) -> None:  # noqa: B027 - optional hook, default is no warm-up
+        """Load models and run a tiny pass so the first real turn is not slow."""
+
+    def run(self, turn: Turn, cancel: CancelToken | None = None) -> tuple[TurnResult, np.ndarray]:
+        """Answer `turn` synchronously: (result, reply audio (n,) float32 at output_sample_rate)."""
+        chunks: list[np.ndarray] = []
+        result: TurnResult | None = None
+        for ev in self.stream(turn, cancel):
+            if isinstance(ev, AudioChunk):
+                chunks.append(ev.samples)
+            elif isinstance(ev, TurnDone):
+                result = ev.result
+        if result is None:  # an engine that breaks the contract is a bug, not user error
+            raise RuntimeError(f"engine {self.name} ended without TurnDone")
+        audio = np.concatenate(chunks) if chunks else np.zeros(0, np.float32)
+        return result, audio
+
+    async def respond(self, turn: Turn, cancel: CancelToken | None = None) -> AsyncIterator[Event]:
+        """Async view of `stream()`: runs it in a worker thread; closing the iterator cancels the turn."""
+        cancel = cancel or CancelToken()
+        loop = asyncio.get_running_loop()
+        queue: asyncio.Queue[Event | BaseException | None] = asyncio.Queue()
+
+        def put(item: Event | BaseException | None) -> None:
+            try:
+                loop.call_soon_threadsafe(queue.put_nowait, item)
+            except RuntimeError:  # the loop is gone: nobody is listening any more
+                cancel.set()
+
+        def work() -> None:
+            try:
+                for ev in self.stream(turn, cancel):
+                    if cancel.cancelled:
+                        break
+                    put(ev)
+            except BaseException as e:  # handed to the consumer, re-raised there
+                put(e)
+            finally:
+                put(None)
+
+        thread = threading.Thread(target=work, name=f"{self.name}-turn", daemon=True)
+        thread.start()
+        try:
+            while True:
+                item = await queue.get()
+                if item is None:
+                    break
+                if isinstance(item, BaseException):
+                    raise item
+                yield item
+        finally:
+            cancel.set()

