@@ -86,9 +86,7 @@ def load_audio(path: str | Path, sample_rate: int = SAMPLE_RATE, max_seconds: fl
     if not np.all(np.isfinite(x)):
         raise AudioInputError(f"{p.name} contains NaN or infinite samples", "export it again as PCM")
     if len(x) / sr < MIN_INPUT_SECONDS:
-        raise AudioInputError(
-            f"{p.name} is only {len(x) / sr * 1000:.0f} ms long", "record at least a short sentence"
-        )
+        raise AudioInputError(f"{p.name} is only {len(x) / sr * 1000:.0f} ms long", "record at least a short sentence")
     x = np.clip(x, -1.0, 1.0)
     return Audio(resample(x, sr, sample_rate), sample_rate)
 

@@ -22,7 +22,11 @@ from polyvox.events import AudioChunk, Event, TurnDone, TurnResult
 
 @dataclass(frozen=True)
 class Message:
-    """One conversation item in OpenAI chat form."""
+    """One conversation item in OpenAI chat form.
+
+    An assistant tool call is `Message("assistant", '{"name": …, "arguments": {…}}', tool_call_id=…)`;
+    its result is `Message("tool", output, name=<function name>, tool_call_id=…)`.
+    """
 
     role: Literal["system", "user", "assistant", "tool"]
     content: str

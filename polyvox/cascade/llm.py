@@ -1,0 +1,216 @@
+"""The reasoning stage: a chat LLM in GGUF form run by llama-cpp-python, streaming tokens.
+
+Default model: Qwen2.5-Coder-0.5B-Instruct (Q4_K_M); SmolLM2-135M-Instruct is the fallback.
+Tool calls follow Qwen2.5's chat template: the GGUF's template renders `tools`, the model answers
+with `<tool_call>{"name": ..., "arguments": {...}}</tool_call>`, which `ToolCallParser` extracts.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from polyvox.errors import ModelError
+
+
+@dataclass(frozen=True)
+class LlmOptions:
+    """Generation settings."""
+
+    n_ctx: int = 2048  # tokens of context: system prompt + a few turns of spoken dialogue
+    n_threads: int = 2
+    temperature: float = 0.3  # low: short factual spoken answers, little rambling
+    top_p: float = 0.9
+    repeat_penalty: float = 1.1
+    seed: int = 0
+
+
+@dataclass(frozen=True)
+class ParsedToolCall:
+    name: str
+    arguments: dict[str, Any]
+
+
+class LlamaLLM:
+    """A GGUF chat model. One generation at a time per instance (llama.cpp contexts are not thread-safe)."""
+
+    def __init__(self, model: str | Path | None = None, options: LlmOptions | None = None, fallback: bool = False):
+        try:
+            import llama_cpp
+        except ImportError as e:
+            raise ModelError(
+                "llama-cpp-python is not installed", "run: make setup (or pip install llama-cpp-python)"
+            ) from e
+        self.options = options or LlmOptions()
+        if model is None:
+            from polyvox.models import default_store
+
+            model = default_store().path("smollm2-135m" if fallback else "qwen2.5-coder-0.5b")
+        self.path = Path(model)
+        try:
+            self._llm = llama_cpp.Llama(
+                model_path=str(self.path),
+                n_ctx=self.options.n_ctx,
+                n_threads=self.options.n_threads,
+                n_threads_batch=self.options.n_threads,
+                seed=self.options.seed,
+                verbose=False,
+            )
+        except Exception as e:
+            raise ModelError(
+                f"cannot load the GGUF model {self.path}: {e}", "check the file or run polyvox setup"
+            ) from e
+        self.name = str(self._llm.metadata.get("general.name", self.path.stem))
+        self._lock = threading.Lock()
+
+    def stream_chat(
+        self,
+        messages: list[dict[str, Any]],
+        max_tokens: int = 160,
+        tools: list[dict[str, Any]] | None = None,
+        stop_flag: threading.Event | None = None,
+    ) -> Iterator[str]:
+        """Yield the reply text piece by piece. Setting `stop_flag` ends generation at the next token."""
+        with self._lock:
+            kwargs: dict[str, Any] = {}
+            if tools:
+                kwargs["tools"] = tools
+            stream = self._llm.create_chat_completion(
+                messages=messages,
+                max_tokens=max_tokens,
+                temperature=self.options.temperature,
+                top_p=self.options.top_p,
+                repeat_penalty=self.options.repeat_penalty,
+                stream=True,
+                **kwargs,
+            )
+            try:
+                for chunk in stream:
+                    if stop_flag is not None and stop_flag.is_set():
+                        break
+                    delta = chunk["choices"][0].get("delta", {})
+                    piece = delta.get("content")
+                    if piece:
+                        yield piece
+            finally:
+                close = getattr(stream, "close", None)
+                if close:
+                    close()
+
+    def chat(self, messages: list[dict[str, Any]], max_tokens: int = 160, **kw: Any) -> str:
+        return "".join(self.stream_chat(messages, max_tokens=max_tokens, **kw))
+
+
+_TOOL_CALL = re.compile(r"<tool_call>\s*(\{.*?\})\s*</tool_call>", re.S)
+
+
+def _as_call(obj: Any) -> ParsedToolCall | None:
+    if not isinstance(obj, dict) or "name" not in obj:
+        return None
+    args = obj.get("arguments", obj.get("parameters", {}))
+    if isinstance(args, str):
+        args = json.loads(args)
+    if not isinstance(args, dict):
+        return None
+    return ParsedToolCall(str(obj["name"]), args)
+
+
+def parse_tool_calls(text: str) -> tuple[str, list[ParsedToolCall]]:
+    """Split model output into (spoken text, tool calls).
+
+    Qwen2.5 wraps calls in <tool_call>…</tool_call>; llama.cpp drops those special tokens from the
+    text, so bare JSON objects {"name": …, "arguments": …} at the start of the output count too.
+    Malformed calls are left in the text.
+    """
+    calls: list[ParsedToolCall] = []
+
+    def take(m: re.Match[str]) -> str:
+        try:
+            call = _as_call(json.loads(m.group(1)))
+        except ValueError:
+            call = None
+        if call is None:
+            return m.group(0)
+        calls.append(call)
+        return ""
+
+    rest = _TOOL_CALL.sub(take, text).strip()
+    decoder = json.JSONDecoder()
+    while rest.startswith("{"):
+        try:
+            obj, end = decoder.raw_decode(rest)
+            call = _as_call(obj)
+        except ValueError:
+            break
+        if call is None:
+            break
+        calls.append(call)
+        rest = rest[end:].strip()
+    return rest, calls
+
+
+class ToolCallFilter:
+    """Streaming filter: passes spoken text through, holds back tool calls.
+
+    Held back: anything inside <tool_call>…</tool_call>, and — when tools are enabled — output that
+    starts with "{" (a bare JSON call, see parse_tool_calls) until the end of the reply.
+    """
+
+    OPEN, CLOSE = "<tool_call>", "</tool_call>"
+
+    def __init__(self, tools_enabled: bool = False) -> None:
+        self.tools_enabled = tools_enabled
+        self.buffer = ""
+        self.raw = ""  # everything seen, for parse_tool_calls at the end
+        self._json_mode: bool | None = None if tools_enabled else False
+
+    def feed(self, piece: str) -> str:
+        """Returns the part of the text so far that is safe to speak."""
+        self.raw += piece
+        if self._json_mode is None:
+            head = self.raw.lstrip()
+            if not head:
+                return ""
+            self._json_mode = head.startswith("{")
+            piece = self.raw
+        if self._json_mode:
+            return ""
+        self.buffer += piece
+        out = ""
+        while self.buffer:
+            i = self.buffer.find(self.OPEN)
+            if i < 0:
+                # keep a tail that could be the start of "<tool_call>"
+                keep = _partial_prefix(self.buffer, self.OPEN)
+                out += self.buffer[: len(self.buffer) - keep]
+                self.buffer = self.buffer[len(self.buffer) - keep :]
+                break
+            out += self.buffer[:i]
+            j = self.buffer.find(self.CLOSE, i)
+            if j < 0:
+                self.buffer = self.buffer[i:]
+                break
+            self.buffer = self.buffer[j + len(self.CLOSE) :]
+        return out
+
+    def flush(self) -> str:
+        """End of reply: the held text that turned out not to be a tool call."""
+        if self._json_mode:
+            rest, _ = parse_tool_calls(self.raw)
+            return rest
+        rest = "" if self.buffer.startswith(self.OPEN) else self.buffer
+        self.buffer = ""
+        return rest
+
+
+def _partial_prefix(text: str, token: str) -> int:
+    """Length of the longest suffix of `text` that is a proper prefix of `token`."""
+    for n in range(min(len(token) - 1, len(text)), 0, -1):
+        if text.endswith(token[:n]):
+            return n
+    return 0

@@ -1,0 +1,130 @@
+"""espeak-ng: the phonemizer in front of Kokoro, and the fallback voice for every other language.
+
+Runs the `espeak-ng` binary (Debian package espeak-ng 1.51) once per clause; text goes in on stdin.
+`espeak-ng --stdout` writes 16-bit mono wav at 22,050 Hz, resampled here to 24 kHz.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import struct
+import subprocess
+from dataclasses import dataclass
+
+import numpy as np
+
+from polyvox.cascade.tts.base import TTS, Clause, Prosody, pitch_ratio, shift_pitch
+from polyvox.cascade.tts.languages import ESPEAK_VOICES, espeak_voice, primary
+from polyvox.errors import ModelError, PolyvoxError
+
+ESPEAK_RATE_WPM = 175  # espeak-ng's default speaking rate (words per minute) = speed 1.0
+ESPEAK_MIN_WPM, ESPEAK_MAX_WPM = 80, 450  # the rates espeak-ng accepts
+# Voice variants (espeak-ng-data/voices/!v): pass as voice="f3" or voice="hi+f3".
+VARIANTS = ("m1", "m2", "m3", "m4", "m5", "m6", "m7", "f1", "f2", "f3", "f4", "f5", "klatt", "whisper")
+_FLAGS = re.compile(r"\(([a-z-]+)\)")  # language-switch marks in --ipa output: "(en)ˈəʊ kˈeɪ(hi)"
+
+
+@dataclass(frozen=True)
+class EspeakConfig:
+    """Where espeak-ng is and how long one call may take."""
+
+    binary: str = "espeak-ng"  # name on PATH or an absolute path
+    timeout_s: float = 30.0  # per clause; espeak-ng takes milliseconds
+
+
+def find_espeak(binary: str = "espeak-ng") -> str:
+    """The absolute path of the espeak-ng binary, or ModelError saying how to install it."""
+    path = shutil.which(binary)
+    if path is None:
+        raise ModelError(
+            f"the espeak-ng binary ('{binary}') was not found on PATH",
+            "install espeak-ng: apt-get install espeak-ng",
+        )
+    return path
+
+
+def _run(cmd: list[str], text: str, timeout_s: float) -> bytes:
+    try:
+        r = subprocess.run(cmd, input=text.encode("utf-8"), capture_output=True, timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        raise PolyvoxError(f"espeak-ng took over {timeout_s:.0f} s", "shorten the text") from None
+    if r.returncode != 0:
+        msg = r.stderr.decode("utf-8", "replace").strip().splitlines()[-1:] or [f"exit {r.returncode}"]
+        raise PolyvoxError(f"espeak-ng failed: {msg[0][:160]}", "check `espeak-ng --voices` lists the voice")
+    return r.stdout
+
+
+def phonemize(text: str, voice: str, config: EspeakConfig | None = None, keep_foreign: bool = True) -> str:
+    """Text -> espeak-ng IPA, one space between words and clauses, no punctuation.
+
+    Multi-letter phonemes are joined by U+200D (`--ipa=3`), e.g. "ha‍ʊ" for "how", so a
+    diphthong or affricate can be told from two phonemes. Language-switch flags "(en)" are
+    removed; with keep_foreign=False the foreign stretch they enclose goes too (espeak's ja voice
+    says "Chinese letter" in English for every kanji).
+    """
+    cfg = config or EspeakConfig()
+    if not text.strip():
+        return ""
+    out = _run([find_espeak(cfg.binary), "-q", "--ipa=3", "-v", voice, "--stdin"], text, cfg.timeout_s)
+    ipa = " ".join(out.decode("utf-8", "replace").split())
+    if not keep_foreign:
+        own = voice.split("-")[0]
+        pieces, lang = [], own
+        for i, piece in enumerate(_FLAGS.split(ipa)):
+            if i % 2:
+                lang = piece.split("-")[0]
+            elif lang == own:
+                pieces.append(piece)
+        ipa = " ".join("".join(pieces).split())
+    return _FLAGS.sub("", ipa)
+
+
+def read_wav(data: bytes) -> tuple[np.ndarray, int]:
+    """espeak-ng's streamed wav (RIFF sizes left at 0x7fffffff) -> ((n,) float32, sample rate)."""
+    if len(data) < 44 or data[:4] != b"RIFF":
+        return np.zeros(0, np.float32), 22_050
+    sr = struct.unpack("<I", data[24:28])[0]
+    start = data.find(b"data", 12) + 8
+    pcm = data[start : start + (len(data) - start) // 2 * 2]
+    return np.frombuffer(pcm, "<i2").astype(np.float32) / 32768.0, sr
+
+
+class EspeakTTS(TTS):
+    """espeak-ng's own formant voice: every language in ESPEAK_VOICES, robotic but intelligible.
+
+    voice: None (the language's default espeak voice), a variant ("f3", see VARIANTS) or a full
+    espeak-ng voice ("hi+f3", "en-gb"). Prosody: speed via -s (80–450 wpm), pitch by rendering
+    slower and resampling, gain and pauses by the base class.
+    """
+
+    def __init__(self, config: EspeakConfig | None = None) -> None:
+        self.config = config or EspeakConfig()
+        self.binary = find_espeak(self.config.binary)
+
+    def languages(self) -> tuple[str, ...]:
+        return tuple(sorted({primary(k) for k in ESPEAK_VOICES}))
+
+    def check(self, lang: str, voice: str | None) -> None:
+        espeak_voice(lang)
+        known = voice is None or voice in VARIANTS or "+" in voice or voice in ESPEAK_VOICES.values()
+        if not known:
+            raise PolyvoxError(
+                f"unknown espeak-ng voice '{voice}'",
+                f"use a variant ({', '.join(VARIANTS)}) or a voice like 'en-gb' / 'hi+f3'",
+            )
+
+    def voice_name(self, lang: str, voice: str | None) -> str:
+        """'hi' + 'f3' -> 'hi+f3'; a full voice name passes through."""
+        base = espeak_voice(lang)
+        if voice is None:
+            return base
+        return f"{base}+{voice}" if voice in VARIANTS else voice
+
+    def render(self, clause: Clause, lang: str, voice: str | None, prosody: Prosody) -> np.ndarray:
+        """One clause -> (n,) float32 at 24 kHz (espeak's 22,050 Hz resampled, pitch-shifted)."""
+        ratio = pitch_ratio(prosody)
+        wpm = int(np.clip(ESPEAK_RATE_WPM * prosody.speed / ratio, ESPEAK_MIN_WPM, ESPEAK_MAX_WPM))
+        cmd = [self.binary, "--stdout", "-v", self.voice_name(lang, voice), "-s", str(wpm), "--stdin"]
+        x, sr = read_wav(_run(cmd, clause.text + clause.punct, self.config.timeout_s))
+        return shift_pitch(x, sr, ratio) if len(x) else x

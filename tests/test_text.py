@@ -1,0 +1,55 @@
+from polyvox.cascade.llm import ToolCallFilter, parse_tool_calls
+from polyvox.cascade.text import ClauseSplitter, speakable
+
+
+def feed_all(splitter: ClauseSplitter, text: str, step: int = 3) -> list[str]:
+    out = []
+    for i in range(0, len(text), step):
+        out += splitter.feed(text[i : i + step])
+    return out + splitter.flush()
+
+
+def test_clauses_split_at_sentences_and_first_comma():
+    text = "Well, that is a good question. The capital of France is Paris! Anything else?"
+    clauses = feed_all(ClauseSplitter(first_min_chars=4), text)
+    assert clauses == ["Well,", "that is a good question.", "The capital of France is Paris!", "Anything else?"]
+    assert " ".join(clauses) == text
+
+
+def test_clauses_other_scripts_and_long_runs():
+    assert feed_all(ClauseSplitter(), "फ्रांस की राजधानी पेरिस है। धन्यवाद।") == ["फ्रांस की राजधानी पेरिस है।", "धन्यवाद।"]
+    long = "word " * 100
+    parts = feed_all(ClauseSplitter(max_chars=50), long)
+    assert all(len(p) <= 50 for p in parts) and " ".join(parts).split() == long.split()
+
+
+def test_decimal_point_does_not_split():
+    assert feed_all(ClauseSplitter(), "It costs 3.50 euros. Yes.") == ["It costs 3.50 euros.", "Yes."]
+
+
+def test_speakable_strips_markup():
+    assert (
+        speakable("**Paris** is the `capital`. See [this](http://x.y) ```code```") == "Paris is the capital. See this"
+    )
+
+
+def test_tool_calls_tagged_and_bare():
+    text, calls = parse_tool_calls('Sure. <tool_call>{"name": "f", "arguments": {"x": 1}}</tool_call>')
+    assert text == "Sure." and calls[0].name == "f" and calls[0].arguments == {"x": 1}
+    text, calls = parse_tool_calls('{"name": "get_weather", "arguments": {"city": "Paris"}}')
+    assert text == "" and calls[0].arguments == {"city": "Paris"}
+    text, calls = parse_tool_calls("{not json} hello")
+    assert calls == [] and text == "{not json} hello"
+
+
+def test_tool_filter_holds_back_calls():
+    f = ToolCallFilter(tools_enabled=True)
+    spoken = "".join(f.feed(p) for p in ['{"name": "f", ', '"arguments": {}}']) + f.flush()
+    assert spoken == ""
+    f = ToolCallFilter(tools_enabled=True)
+    spoken = (
+        "".join(f.feed(p) for p in ["Hel", "lo <tool", '_call>{"name":"f","arguments":{}}</tool_call> bye']) + f.flush()
+    )
+    assert spoken == "Hello  bye"
+    f = ToolCallFilter(tools_enabled=False)
+    assert f.feed("{x} y") + f.flush() == "{x} y"
