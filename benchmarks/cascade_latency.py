@@ -51,7 +51,7 @@ def main() -> None:
     from tqdm import tqdm
 
     t = time.perf_counter()
-    engine = create_engine(args.engine)
+    engine = create_engine(args.engine, languages=tuple(args.languages.split(",")))
     load_s = time.perf_counter() - t
     engine.warmup()
     cases = []

@@ -106,7 +106,8 @@ def cmd_talk(args: argparse.Namespace) -> int:
     out = args.output or str(Path(args.inputs[-1]).with_suffix("")) + ".reply.wav"
     if not args.json:
         _err(f"loading the {args.engine} engine…")
-    engine = create_engine(args.engine, args.checkpoint, args.fallback_llm)
+    languages = tuple(x.strip() for x in args.languages.split(",") if x.strip()) if args.languages else None
+    engine = create_engine(args.engine, args.checkpoint, args.fallback_llm, languages)
     engine.warmup()  # first-call costs (graph init, caches) out of the measured turns
     opts = TalkOptions(language=args.language, voice=args.voice, instructions=args.instructions)
     talk(engine, audios, out, opts, on_turn=lambda r: _print_turn(r, args.json))
@@ -132,6 +133,7 @@ def _add_talk_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--engine", choices=["cascade", "unified"], default="cascade")
     p.add_argument("--checkpoint", help="unified engine checkpoint (.pt)")
     p.add_argument("--language", help="pin the reply language (ISO 639-1, e.g. es)")
+    p.add_argument("--languages", help="languages the user may speak, e.g. en,es,hi (sharper language ID)")
     p.add_argument("--voice", help="TTS voice name")
     p.add_argument("--instructions", help="system prompt for the assistant")
     p.add_argument("--fallback-llm", action="store_true", help="use SmolLM2-135M instead of Qwen2.5-0.5B")

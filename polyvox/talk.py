@@ -25,12 +25,17 @@ class TalkOptions:
     gap_seconds: float = 0.6  # silence between answers when several turns go into one file
 
 
-def create_engine(kind: str = "cascade", checkpoint: str | None = None, fallback_llm: bool = False) -> Engine:
+def create_engine(
+    kind: str = "cascade",
+    checkpoint: str | None = None,
+    fallback_llm: bool = False,
+    languages: tuple[str, ...] | None = None,
+) -> Engine:
     """Build an engine by name: 'cascade' (VAD→ASR→LLM→TTS) or 'unified' (the end-to-end model)."""
     if kind == "cascade":
         from polyvox.cascade.engine import CascadeConfig, CascadeEngine
 
-        return CascadeEngine(CascadeConfig(use_fallback_llm=fallback_llm))
+        return CascadeEngine(CascadeConfig(use_fallback_llm=fallback_llm, languages=languages))
     if kind == "unified":
         try:
             from polyvox.unified import load_engine

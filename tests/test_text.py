@@ -19,8 +19,15 @@ def test_clauses_split_at_sentences_and_first_comma():
 def test_clauses_other_scripts_and_long_runs():
     assert feed_all(ClauseSplitter(), "फ्रांस की राजधानी पेरिस है। धन्यवाद।") == ["फ्रांस की राजधानी पेरिस है।", "धन्यवाद।"]
     long = "word " * 100
-    parts = feed_all(ClauseSplitter(max_chars=50), long)
+    parts = feed_all(ClauseSplitter(max_chars=50, first_max_words=0), long)
     assert all(len(p) <= 50 for p in parts) and " ".join(parts).split() == long.split()
+
+
+def test_first_clause_is_cut_after_a_few_words():
+    text = "The capital of France is Paris and it is a lovely city to visit. Yes."
+    clauses = feed_all(ClauseSplitter(first_max_words=5), text)
+    assert clauses[0] == "The capital of France is"
+    assert clauses[1:] == ["Paris and it is a lovely city to visit.", "Yes."]
 
 
 def test_decimal_point_does_not_split():

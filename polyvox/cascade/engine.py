@@ -27,7 +27,7 @@ from polyvox.cascade.llm import LlamaLLM, LlmOptions, ToolCallFilter, parse_tool
 from polyvox.cascade.text import ClauseSplitter, speakable
 from polyvox.cascade.vad import SileroVAD, VadOptions
 from polyvox.engine import CancelToken, Engine, Turn
-from polyvox.errors import AudioInputError
+from polyvox.errors import AudioInputError, PolyvoxError
 from polyvox.events import (
     AudioChunk,
     Event,
@@ -51,6 +51,9 @@ class CascadeConfig:
     llm: LlmOptions = field(default_factory=LlmOptions)
     use_fallback_llm: bool = False  # SmolLM2-135M instead of Qwen2.5-0.5B (faster, weaker, English)
     max_reply_tokens: int = 160
+    # Languages the user may speak (ISO 639-1). Language ID picks the likeliest of these; None = every
+    # language the TTS can voice. Naming the few expected languages avoids misfires on short turns.
+    languages: tuple[str, ...] | None = None
 
 
 _DONE = object()
@@ -72,7 +75,13 @@ class CascadeEngine(Engine):
         self.llm = LlamaLLM(options=self.config.llm, fallback=self.config.use_fallback_llm)
         self.tts = MultilingualTTS()
         self.output_sample_rate = self.tts.sample_rate
-        self._speakable = frozenset(self.tts.languages())  # languages the reply can be voiced in
+        speakable = frozenset(self.tts.languages())  # languages the reply can be voiced in
+        wanted = frozenset(self.config.languages or speakable)
+        if unknown := wanted - speakable:
+            raise PolyvoxError(
+                f"cannot speak language(s) {', '.join(sorted(unknown))}", f"choose from {', '.join(sorted(speakable))}"
+            )
+        self._candidates = wanted
 
     def warmup(self) -> None:
         silence = np.zeros(SAMPLE_RATE // 2, np.float32)
@@ -149,7 +158,7 @@ class CascadeEngine(Engine):
             timings.vad_ms = ms()
             yield SpeechStarted(start_ms)
             yield SpeechStopped(end_ms)
-            tr = self.asr.transcribe(speech, language=turn.language, allowed=self._speakable)
+            tr = self.asr.transcribe(speech, language=turn.language, allowed=self._candidates)
             timings.asr_ms = ms()
             if not tr.text:
                 raise AudioInputError("speech was detected but no words could be recognised", "speak more clearly")

@@ -16,11 +16,15 @@ class ClauseSplitter:
 
     A clause ends at strong punctuation followed by whitespace, or at weak punctuation once the
     clause is at least `min_weak_chars` long. The first clause may be cut at a comma earlier
-    (`first_min_chars`) so the first audio starts sooner.
+    (`first_min_chars`), or after `first_max_words` words without punctuation, so the first audio
+    starts sooner (one short TTS call instead of a whole sentence).
     """
 
-    def __init__(self, first_min_chars: int = 12, min_weak_chars: int = 60, max_chars: int = 220) -> None:
+    def __init__(
+        self, first_min_chars: int = 12, min_weak_chars: int = 60, max_chars: int = 220, first_max_words: int = 7
+    ) -> None:
         self.first_min_chars = first_min_chars
+        self.first_max_words = first_max_words
         self.min_weak_chars = min_weak_chars
         self.max_chars = max_chars
         self.buffer = ""
@@ -49,6 +53,13 @@ class ClauseSplitter:
         for w in _WEAK_END.finditer(b):
             if w.start() >= weak_min:
                 cut = w.end()
+                self.buffer = b[cut:]
+                return b[:cut]
+        if self.emitted == 0 and self.first_max_words:
+            # the first clause bounds the time to first audio: without punctuation, cut it after a few words
+            words = b.split(" ")
+            if len(words) > self.first_max_words + 1:
+                cut = len(" ".join(words[: self.first_max_words]))
                 self.buffer = b[cut:]
                 return b[:cut]
         if len(b) > self.max_chars:  # no punctuation for too long: cut at the last space
