@@ -88,9 +88,10 @@ def test_hindi_reply(cascade, say16k):
     assert len(audio) > 12_000 and np.sqrt(np.mean(audio**2)) > 0.01
 
 
-def test_pinned_language(cascade, say16k):
-    result, _ = cascade.run(Turn(audio=say16k("What is the capital of Spain?"), language="es"))
-    assert result.language == "es"
+def test_pinned_language_and_unknown_voice(cascade, say16k):
+    result, audio = cascade.run(Turn(audio=say16k("What is the capital of Spain?"), language="es", voice="alloy"))
+    assert result.language == "es" and len(audio) > 0
+    assert "alloy" in result.trace["warning"]
 
 
 def test_silence_is_a_clear_error(cascade):

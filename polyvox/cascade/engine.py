@@ -165,6 +165,13 @@ class CascadeEngine(Engine):
             user_text, language, lang_prob = tr.text, turn.language or tr.language, tr.language_probability
         yield UserTranscript(user_text, language, lang_prob)
 
+        voice, warnings = turn.voice, []
+        if voice is not None:
+            try:
+                self.tts.check(language, voice)
+            except PolyvoxError as err:  # an unknown voice name must not cost the user the answer
+                warnings.append(f"{err}; using the default voice")
+                voice = None
         messages = self._messages(turn, user_text, language)
         # after a tool result, answer from it: offering the tools again makes the small model re-call them
         continuing = not user_text and bool(turn.history) and turn.history[-1].role == "tool"
@@ -218,7 +225,7 @@ class CascadeEngine(Engine):
                         gap = np.zeros(int(pause_ms * self.output_sample_rate / 1000), np.float32)
                         audio_samples += len(gap)
                         yield AudioChunk(gap, self.output_sample_rate, "")
-                    for chunk in self.tts.stream(text, language, voice=turn.voice):
+                    for chunk in self.tts.stream(text, language, voice=voice):
                         if cancel.cancelled:
                             break
                         if not timings.tts_first_audio_ms:
@@ -234,6 +241,8 @@ class CascadeEngine(Engine):
         reply = "".join(reply_parts).strip()
         _, calls = parse_tool_calls(filt.raw)
         trace: dict[str, Any] = {"llm": self.llm.name, "language_probability": round(lang_prob, 3)}
+        if warnings:
+            trace["warning"] = "; ".join(warnings)
         for c in calls:
             call_id = f"call_{uuid.uuid4().hex[:12]}"
             yield ToolCall(call_id, c.name, json.dumps(c.arguments, ensure_ascii=False))
