@@ -8,6 +8,7 @@ with `<tool_call>{"name": ..., "arguments": {...}}</tool_call>`, which `ToolCall
 from __future__ import annotations
 
 import json
+import queue
 import re
 import threading
 from collections.abc import Iterator
@@ -28,6 +29,9 @@ class LlmOptions:
     top_p: float = 0.9
     repeat_penalty: float = 1.1
     seed: int = 0
+    # llama.cpp contexts are single-threaded: `instances` contexts serve that many conversations at once
+    # (the GGUF is memory-mapped, so extra instances cost only their KV cache, ~25 MB each at n_ctx 2048)
+    instances: int = 1
 
 
 @dataclass(frozen=True)
@@ -37,7 +41,7 @@ class ParsedToolCall:
 
 
 class LlamaLLM:
-    """A GGUF chat model. One generation at a time per instance (llama.cpp contexts are not thread-safe)."""
+    """A GGUF chat model: a pool of `options.instances` llama.cpp contexts, one generation each at a time."""
 
     def __init__(self, model: str | Path | None = None, options: LlmOptions | None = None, fallback: bool = False):
         try:
@@ -52,21 +56,23 @@ class LlamaLLM:
 
             model = default_store().path("smollm2-135m" if fallback else "qwen2.5-coder-0.5b")
         self.path = Path(model)
-        try:
-            self._llm = llama_cpp.Llama(
-                model_path=str(self.path),
-                n_ctx=self.options.n_ctx,
-                n_threads=self.options.n_threads,
-                n_threads_batch=self.options.n_threads,
-                seed=self.options.seed,
-                verbose=False,
-            )
-        except Exception as e:
-            raise ModelError(
-                f"cannot load the GGUF model {self.path}: {e}", "check the file or run polyvox setup"
-            ) from e
-        self.name = str(self._llm.metadata.get("general.name", self.path.stem))
-        self._lock = threading.Lock()
+        self._pool: queue.Queue[Any] = queue.Queue()
+        for _ in range(max(1, self.options.instances)):
+            try:
+                llm = llama_cpp.Llama(
+                    model_path=str(self.path),
+                    n_ctx=self.options.n_ctx,
+                    n_threads=self.options.n_threads,
+                    n_threads_batch=self.options.n_threads,
+                    seed=self.options.seed,
+                    verbose=False,
+                )
+            except Exception as e:
+                raise ModelError(
+                    f"cannot load the GGUF model {self.path}: {e}", "check the file or run polyvox setup"
+                ) from e
+            self._pool.put(llm)
+        self.name = str(llm.metadata.get("general.name", self.path.stem))
 
     def stream_chat(
         self,
@@ -76,11 +82,12 @@ class LlamaLLM:
         stop_flag: threading.Event | None = None,
     ) -> Iterator[str]:
         """Yield the reply text piece by piece. Setting `stop_flag` ends generation at the next token."""
-        with self._lock:
+        llm = self._pool.get()  # waits while every context is busy with another conversation
+        try:
             kwargs: dict[str, Any] = {}
             if tools:
                 kwargs["tools"] = tools
-            stream = self._llm.create_chat_completion(
+            stream = llm.create_chat_completion(
                 messages=messages,
                 max_tokens=max_tokens,
                 temperature=self.options.temperature,
@@ -101,6 +108,8 @@ class LlamaLLM:
                 close = getattr(stream, "close", None)
                 if close:
                     close()
+        finally:
+            self._pool.put(llm)
 
     def chat(self, messages: list[dict[str, Any]], max_tokens: int = 160, **kw: Any) -> str:
         return "".join(self.stream_chat(messages, max_tokens=max_tokens, **kw))

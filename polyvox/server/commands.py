@@ -45,11 +45,17 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
         default="auto",
         help="server VAD scorer: silero-vad if installed (auto), or an energy detector",
     )
+    p.add_argument(
+        "--concurrency",
+        type=int,
+        default=4,
+        help="conversations the LLM generates for at once (cascade; one llama.cpp context each, default 4)",
+    )
     p.set_defaults(func=run)
     return p
 
 
-def engine_factory(name: str) -> Callable[[], Engine]:
+def engine_factory(name: str, concurrency: int = 4) -> Callable[[], Engine]:
     """The engine constructor for `--engine NAME`; its module is imported now, so a missing one fails early."""
     if name not in ENGINES:
         raise PolyvoxError(f"unknown engine '{name}'", f"choose one of: {', '.join(ENGINES)}")
@@ -62,12 +68,19 @@ def engine_factory(name: str) -> Callable[[], Engine]:
             "update polyvox, or try --engine " + ("unified" if name == "cascade" else "cascade"),
         ) from e
     if name == "cascade":
-        return mod.CascadeEngine
+        from polyvox.cascade.llm import LlmOptions
+
+        return lambda: mod.CascadeEngine(mod.CascadeConfig(llm=LlmOptions(instances=max(1, concurrency))))
     return lambda: mod.load_engine(None)
 
 
 def serve(
-    host: str = "127.0.0.1", port: int = 8000, engine: str = "cascade", api_key: str | None = None, vad: str = "auto"
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    engine: str = "cascade",
+    api_key: str | None = None,
+    vad: str = "auto",
+    concurrency: int = 4,
 ) -> None:
     """Load the engine (once, before listening), then serve until interrupted."""
     from polyvox.errors import require
@@ -79,7 +92,7 @@ def serve(
     key = api_key or os.environ.get("POLYVOX_API_KEY") or None
     if host not in LOOPBACK and not key:
         log.warning("listening on %s without an API key: anyone who can reach it can use it", host)
-    instance = engine_factory(engine)()  # models load here: a missing model fails before the port opens
+    instance = engine_factory(engine, concurrency)()  # models load here: a missing model fails before the port opens
     app = create_app(lambda: instance, ServerOptions(api_key=key, vad=vad))
     print(
         f"polyvox: {instance.name} engine on http://{host}:{port}/  (Realtime: ws://{host}:{port}/v1/realtime)",
@@ -91,5 +104,5 @@ def serve(
 def run(args: argparse.Namespace) -> int:
     """`polyvox serve` handler: exit code 0 after a clean shutdown; PolyvoxError propagates to the CLI."""
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    serve(args.host, args.port, args.engine, args.api_key, args.vad)
+    serve(args.host, args.port, args.engine, args.api_key, args.vad, args.concurrency)
     return 0
