@@ -10,13 +10,20 @@ PIP := $(PY) -m pip
 export CMAKE_ARGS ?= -DGGML_NATIVE=OFF -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON
 EXTRAS ?= unified,server,train,bench,dev
 
-.PHONY: setup demo test lint system-deps weights clean-venv
+.PHONY: setup demo test lint system-deps test-deps weights clean-venv
 
 system-deps:
 	@command -v espeak-ng >/dev/null || { \
 	  echo "installing espeak-ng (apt)"; \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq espeak-ng >/dev/null; }
+
+# headless Chromium + its driver for the browser-page tests (Debian packages; no browser downloads)
+test-deps:
+	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || { \
+	  echo "installing chromium + chromium-driver (apt, for the browser tests)"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium chromium-driver >/dev/null; }
 
 $(VENV)/.installed: pyproject.toml | system-deps
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -34,7 +41,7 @@ setup: system-deps $(VENV)/.installed weights
 demo: setup
 	$(VENV)/bin/polyvox demo
 
-test: setup
+test: setup test-deps
 	$(PY) -m pytest -q
 
 lint: $(VENV)/.installed
