@@ -13,7 +13,14 @@ from polyvox import __version__
 from polyvox.errors import PolyvoxError
 
 # Feature packages add their own subcommands through a `register(subparsers)` function.
-_COMMAND_MODULES = ["polyvox.unified.commands", "polyvox.server.commands"]
+_COMMAND_MODULES = [
+    "polyvox.unified.commands",
+    "polyvox.server.commands",
+    "polyvox.train.commands",
+    "polyvox.memory.commands",
+    "polyvox.tools.commands",
+    "polyvox.bench.commands",
+]
 
 
 def _err(msg: str) -> None:

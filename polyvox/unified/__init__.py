@@ -20,7 +20,9 @@ if TYPE_CHECKING:
 def load_engine(checkpoint: str | None, config: str | None = None) -> UnifiedEngine:
     """The UnifiedEngine for `checkpoint` (a file written by checkpoint.save_checkpoint).
 
-    checkpoint None: a model of the named `config` ("default" when None) with random weights (seeded, so
+    checkpoint None: the shipped checkpoint (shipped.shipped_checkpoint: $POLYVOX_UNIFIED_CHECKPOINT, then
+    polyvox/data/unified_default.pt, sha256-verified) when `config` is None or its config; otherwise, or when
+    none is installed, a model of the named `config` ("default" when None) with random weights (seeded, so
     runs repeat); it runs end to end but says "untrained" on stderr and in TurnResult.trace["warning"].
     With a checkpoint, a `config` name (if given) must be the one it was saved with, else CheckpointError.
     """
@@ -33,6 +35,12 @@ def load_engine(checkpoint: str | None, config: str | None = None) -> UnifiedEng
     from polyvox.unified.model import S2SModel
     from polyvox.unified.text import HFTokenizer, TextVocab
 
+    if checkpoint is None:
+        from polyvox.unified.shipped import shipped_checkpoint
+
+        shipped = shipped_checkpoint() if config in (None, "default") else None  # it holds the default config
+        if shipped is not None:
+            checkpoint = str(shipped)
     if checkpoint is None:
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(0)
