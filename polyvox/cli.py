@@ -114,9 +114,17 @@ def cmd_talk(args: argparse.Namespace) -> int:
     if not args.json:
         _err(f"loading the {args.engine} engine…")
     languages = tuple(x.strip() for x in args.languages.split(",") if x.strip()) if args.languages else None
-    engine = create_engine(args.engine, args.checkpoint, args.fallback_llm, languages)
+    engine = create_engine(
+        args.engine, args.checkpoint, args.fallback_llm, languages, args.tools, not args.no_tools, not args.no_emotion
+    )
     engine.warmup()  # first-call costs (graph init, caches) out of the measured turns
-    opts = TalkOptions(language=args.language, voice=args.voice, instructions=args.instructions)
+    opts = TalkOptions(
+        language=args.language,
+        voice=args.voice,
+        instructions=args.instructions,
+        user_id=args.user,
+        translate_to=args.translate_to,
+    )
     talk(engine, audios, out, opts, on_turn=lambda r: _print_turn(r, args.json))
     if not args.json:
         _err(f"reply written to {out}")
@@ -144,6 +152,11 @@ def _add_talk_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--voice", help="TTS voice name")
     p.add_argument("--instructions", help="system prompt for the assistant")
     p.add_argument("--fallback-llm", action="store_true", help="use SmolLM2-135M instead of Qwen2.5-0.5B")
+    p.add_argument("--user", help="remember this user across runs (facts, voice) in $POLYVOX_HOME/memory.sqlite3")
+    p.add_argument("--translate-to", metavar="LANG", help="translation mode: say what was said in LANG")
+    p.add_argument("--tools", metavar="FILE.py", help="a Python file of @polyvox.tools.tool functions to offer")
+    p.add_argument("--no-tools", action="store_true", help="no built-in tools (calculator, units, time, memory)")
+    p.add_argument("--no-emotion", action="store_true", help="do not recognise or mirror the user's emotion")
 
 
 def build_parser() -> argparse.ArgumentParser:

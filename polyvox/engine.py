@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import uuid
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
@@ -35,6 +36,21 @@ class Message:
 
 
 @dataclass
+class Conversation:
+    """State that lives as long as one conversation (a `polyvox talk` run, a server session).
+
+    Engines are shared (models load once per process), so per-conversation state lives here and the
+    caller passes the same object with every turn: speaker profiles, prosody baselines, the memory user.
+    """
+
+    id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
+    user_id: str | None = None  # durable memory key (facts, speaker profiles); None = nothing persists
+    translate_to: str | None = None  # translation mode: speak what the user said in this language
+    turns: int = 0  # user turns answered so far
+    state: dict[str, Any] = field(default_factory=dict)  # engine-owned (speaker tracker, baselines, …)
+
+
+@dataclass
 class Turn:
     """One user turn to answer: audio (or text), plus the conversation it belongs to."""
 
@@ -47,6 +63,7 @@ class Turn:
     tools: list[dict[str, Any]] = field(default_factory=list)  # OpenAI function tool schemas
     voice: str | None = None  # engine-specific voice name
     max_reply_tokens: int = 160
+    conversation: Conversation | None = None  # None = a one-off turn (nothing carried over)
 
 
 class CancelToken:

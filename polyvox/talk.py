@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from polyvox.audio import SAMPLE_RATE, Audio, load_audio, save_audio
-from polyvox.engine import Engine, Message, Turn
+from polyvox.engine import Conversation, Engine, Message, Turn
 from polyvox.errors import PolyvoxError
 from polyvox.events import TurnResult
 
@@ -23,6 +23,8 @@ class TalkOptions:
     instructions: str | None = None
     max_reply_tokens: int = 160
     gap_seconds: float = 0.6  # silence between answers when several turns go into one file
+    user_id: str | None = None  # durable memory: facts and voices of this user persist across runs
+    translate_to: str | None = None  # translation mode: speak the user's words in this language
 
 
 def create_engine(
@@ -30,12 +32,24 @@ def create_engine(
     checkpoint: str | None = None,
     fallback_llm: bool = False,
     languages: tuple[str, ...] | None = None,
+    tools_module: str | None = None,
+    builtin_tools: bool = True,
+    emotion: bool = True,
 ) -> Engine:
     """Build an engine by name: 'cascade' (VAD→ASR→LLM→TTS) or 'unified' (the end-to-end model)."""
     if kind == "cascade":
         from polyvox.cascade.engine import CascadeConfig, CascadeEngine
+        from polyvox.cascade.understand import UnderstandingOptions
 
-        return CascadeEngine(CascadeConfig(use_fallback_llm=fallback_llm, languages=languages))
+        return CascadeEngine(
+            CascadeConfig(
+                use_fallback_llm=fallback_llm,
+                languages=languages,
+                tools_module=tools_module,
+                builtin_tools=builtin_tools,
+                understanding=UnderstandingOptions(emotion=emotion),
+            )
+        )
     if kind == "unified":
         try:
             from polyvox.unified import load_engine
@@ -56,6 +70,7 @@ def talk(
     options = options or TalkOptions()
     audios = [p if isinstance(p, Audio) else load_audio(p, SAMPLE_RATE) for p in inputs]
     history: list[Message] = []
+    conversation = Conversation(user_id=options.user_id, translate_to=options.translate_to)
     results: list[TurnResult] = []
     pieces: list[np.ndarray] = []
     gap = np.zeros(int(options.gap_seconds * engine.output_sample_rate), np.float32)
@@ -68,6 +83,7 @@ def talk(
             instructions=options.instructions,
             voice=options.voice,
             max_reply_tokens=options.max_reply_tokens,
+            conversation=conversation,
         )
         result, reply = engine.run(turn)
         results.append(result)

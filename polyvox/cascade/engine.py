@@ -1,17 +1,19 @@
-"""The cascade engine: VAD → ASR → LLM → TTS, streaming from the LLM's first clause to audio chunks.
+"""The cascade engine: VAD → ASR → (emotion, speaker, memory) → LLM (+ tools) → TTS, streaming.
 
     turn audio (16 kHz) ─ SileroVAD ─ crop to speech ─ WhisperASR ─ transcript + language
-        ─ LlamaLLM.stream_chat (thread) ─ tokens ─ ClauseSplitter ─ TTS.stream ─ AudioChunk (24 kHz)
+        ├ EmotionRecognizer (prosody + words) ─ reply_style ─ TTS prosody + mood line for the LLM
+        ├ SpeakerTracker (per conversation) ─ speaker id in the trace and the LLM context
+        └ MemoryStore (per user, SQLite) ─ what is known about the user ─ system prompt; learns from the turn
+    ─ speak_reply: LlamaLLM.stream_chat (thread) ─ clauses ─ TTS.stream ─ AudioChunk (24 kHz)
+    ─ tool calls: engine tools (built-ins, user modules) run here and the reply continues; tools the
+      caller declared in Turn.tools are handed back as ToolCall events (the Realtime client runs them).
 
-The LLM runs in a producer thread and the TTS speaks each clause as soon as it is complete, so
-generation and synthesis overlap and the first audio comes after the first clause, not the reply.
+Models load once, in the constructor; per-conversation state lives in Turn.conversation.
 """
 
 from __future__ import annotations
 
 import json
-import queue
-import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -22,18 +24,18 @@ import numpy as np
 
 from polyvox.audio import SAMPLE_RATE
 from polyvox.cascade.asr import AsrOptions, WhisperASR
-from polyvox.cascade.languages import system_prompt
-from polyvox.cascade.llm import LlamaLLM, LlmOptions, ToolCallFilter, parse_tool_calls
-from polyvox.cascade.text import ClauseSplitter, speakable
+from polyvox.cascade.context import build_messages, build_system
+from polyvox.cascade.llm import LlamaLLM, LlmOptions
+from polyvox.cascade.speak import SpokenReply, Voice, speak_reply
+from polyvox.cascade.toolgate import select_tools
+from polyvox.cascade.understand import Understanding, UnderstandingOptions
 from polyvox.cascade.vad import SileroVAD, VadOptions
-from polyvox.engine import CancelToken, Engine, Turn
+from polyvox.engine import CancelToken, Conversation, Engine, Message, Turn
 from polyvox.errors import AudioInputError, PolyvoxError
 from polyvox.events import (
-    AudioChunk,
     Event,
     SpeechStarted,
     SpeechStopped,
-    TextDelta,
     Timings,
     ToolCall,
     TurnDone,
@@ -54,15 +56,14 @@ class CascadeConfig:
     # Languages the user may speak (ISO 639-1). Language ID picks the likeliest of these; None = every
     # language the TTS can voice. Naming the few expected languages avoids misfires on short turns.
     languages: tuple[str, ...] | None = None
-
-
-_DONE = object()
-_PAUSE_MS = 200.0  # silence between sentences of the reply
-_SENTENCE_END = set(".!?。！？।؟…")
+    understanding: UnderstandingOptions = field(default_factory=UnderstandingOptions)
+    builtin_tools: bool = True  # calculator, unit conversion, time (+ memory recall with a user) run in-engine
+    tools_module: str | None = None  # a Python file whose @tool functions the engine also runs
+    max_tool_rounds: int = 3  # engine-tool calls answered per turn before the reply must be spoken
 
 
 class CascadeEngine(Engine):
-    """VAD → faster-whisper → llama.cpp → Kokoro/espeak-ng. Models load once, in the constructor."""
+    """VAD → faster-whisper → llama.cpp → Kokoro/espeak-ng, with emotion, speakers, memory and tools."""
 
     name = "cascade"
 
@@ -82,6 +83,12 @@ class CascadeEngine(Engine):
                 f"cannot speak language(s) {', '.join(sorted(unknown))}", f"choose from {', '.join(sorted(speakable))}"
             )
         self._candidates = wanted
+        self.understanding = Understanding(self.config.understanding)
+        self._user_tools = []
+        if self.config.tools_module:
+            from polyvox.tools import load_tools_module
+
+            self._user_tools = load_tools_module(self.config.tools_module)
 
     def warmup(self) -> None:
         silence = np.zeros(SAMPLE_RATE // 2, np.float32)
@@ -90,6 +97,7 @@ class CascadeEngine(Engine):
         for _ in self.llm.stream_chat([{"role": "user", "content": "Hi"}], max_tokens=1):
             pass
         self.tts.synthesize("Hi.", "en")
+        self.understanding.warmup()
 
     # -- stages -----------------------------------------------------------------------------------
     def _speech(self, turn: Turn) -> tuple[np.ndarray, float, float]:
@@ -107,48 +115,30 @@ class CascadeEngine(Engine):
         a, b = segs[0].start, segs[-1].end
         return audio[a:b], a * 1000 / SAMPLE_RATE, b * 1000 / SAMPLE_RATE
 
-    def _messages(self, turn: Turn, user_text: str, language: str) -> list[dict[str, Any]]:
-        """Chat messages for the LLM.
+    def _tools(self, conv: Conversation) -> Any:
+        """The engine-run tool registry for this conversation (memory tools need its user), or None."""
+        if not (self.config.builtin_tools or self._user_tools):
+            return None
+        from polyvox.tools import ToolRegistry, default_registry
 
-        Tool traffic is folded into plain dialogue: a tool result is appended to the user message it
-        answers ("(The function f returned: …)") and the assistant's call message is dropped. The 0.5B
-        model answers from that reliably but loops, calling the tool again, on template-rendered tool
-        messages (measured; see tests/test_cascade.py::test_tool_call_from_voice).
-        """
-        msgs: list[dict[str, Any]] = [{"role": "system", "content": system_prompt(language, turn.instructions)}]
-        last_user: dict[str, Any] | None = None
-        for m in turn.history:
-            if m.role == "system":
-                continue
-            if m.role == "tool":
-                note = f"(The function {m.name or 'tool'} returned: {m.content}. Answer my question with this result.)"
-                if last_user is not None:
-                    last_user["content"] += "\n\n" + note
-                else:
-                    last_user = {"role": "user", "content": note}
-                    msgs.append(last_user)
-                continue
-            content = m.content
-            if m.role == "assistant":
-                content, calls = parse_tool_calls(content)
-                if calls and not content:
-                    continue
-            msgs.append({"role": m.role, "content": content})
-            if m.role == "user":
-                last_user = msgs[-1]
-        if user_text:
-            msgs.append({"role": "user", "content": user_text})
-        return msgs
+        if not self.config.builtin_tools:
+            return ToolRegistry(self._user_tools)
+        memory = self.understanding.memory if conv.user_id else None
+        return default_registry(memory, conv.user_id, extra=self._user_tools)
 
     # -- the turn ---------------------------------------------------------------------------------
     def stream(self, turn: Turn, cancel: CancelToken | None = None) -> Iterator[Event]:
         cancel = cancel or CancelToken()
+        conv = turn.conversation or Conversation()
         t0 = time.perf_counter()
         timings = Timings()
+        trace: dict[str, Any] = {"llm": self.llm.name}
+        warnings: list[str] = []
 
         def ms() -> float:
             return (time.perf_counter() - t0) * 1000.0
 
+        speech = None
         if turn.text is not None:  # typed user message: no VAD/ASR
             user_text, language, lang_prob = turn.text.strip(), turn.language or "en", 1.0
         elif turn.audio is None and turn.history:  # continue after tool output (no new user input)
@@ -163,101 +153,85 @@ class CascadeEngine(Engine):
             if not tr.text:
                 raise AudioInputError("speech was detected but no words could be recognised", "speak more clearly")
             user_text, language, lang_prob = tr.text, turn.language or tr.language, tr.language_probability
+        trace["language_probability"] = round(lang_prob, 3)
         yield UserTranscript(user_text, language, lang_prob)
 
-        voice, warnings = turn.voice, []
-        if voice is not None:
+        # what the voice says beyond the words: emotion, who is speaking; what memory knows
+        heard = self.understanding.hear(conv, speech, user_text, language)
+        trace.update(heard.trace)
+        reply_language = conv.translate_to or language
+        voice = Voice(reply_language, turn.voice, heard.prosody)
+        if voice.voice is not None:
             try:
-                self.tts.check(language, voice)
+                self.tts.check(reply_language, voice.voice)
             except PolyvoxError as err:  # an unknown voice name must not cost the user the answer
                 warnings.append(f"{err}; using the default voice")
-                voice = None
-        messages = self._messages(turn, user_text, language)
-        # after a tool result, answer from it: offering the tools again makes the small model re-call them
-        continuing = not user_text and bool(turn.history) and turn.history[-1].role == "tool"
-        tools = None if continuing else (turn.tools or None)
-        tokens: queue.Queue[object] = queue.Queue()
-        stop = threading.Event()
+                voice = Voice(reply_language, None, voice.prosody)
 
-        def produce() -> None:
-            try:
-                for piece in self.llm.stream_chat(
-                    messages, max_tokens=turn.max_reply_tokens, tools=tools, stop_flag=stop
-                ):
-                    tokens.put(piece)
-            except BaseException as e:  # re-raised in the consumer
-                tokens.put(e)
-            finally:
-                tokens.put(_DONE)
+        if conv.translate_to and user_text:  # translation mode: the reply is the user's words, translated
+            from polyvox.translate import translation_messages
 
-        producer = threading.Thread(target=produce, name="cascade-llm", daemon=True)
-        producer.start()
-        splitter, filt = ClauseSplitter(), ToolCallFilter(tools_enabled=bool(tools))
-        reply_parts: list[str] = []
-        audio_samples = 0
-        try:
-            while True:
-                item = tokens.get()
-                if cancel.cancelled:
-                    break
-                if item is _DONE:
-                    tail = filt.flush()
-                    if tail:
-                        reply_parts.append(tail)
-                        yield TextDelta(tail)
-                    clauses = splitter.feed(tail) + splitter.flush()
-                elif isinstance(item, BaseException):
-                    raise item
-                else:
-                    if not timings.llm_first_token_ms:
-                        timings.llm_first_token_ms = ms()
-                    spoken = filt.feed(str(item))
-                    if spoken:
-                        reply_parts.append(spoken)
-                        yield TextDelta(spoken)
-                    clauses = splitter.feed(spoken)
-                for clause in clauses:
-                    text = speakable(clause)
-                    if not text:
-                        continue
-                    if audio_samples:  # a pause between clauses: full after a sentence, half after a comma
-                        pause_ms = _PAUSE_MS if text[-1] in _SENTENCE_END else _PAUSE_MS / 2
-                        gap = np.zeros(int(pause_ms * self.output_sample_rate / 1000), np.float32)
-                        audio_samples += len(gap)
-                        yield AudioChunk(gap, self.output_sample_rate, "")
-                    for chunk in self.tts.stream(text, language, voice=voice):
-                        if cancel.cancelled:
-                            break
-                        if not timings.tts_first_audio_ms:
-                            timings.tts_first_audio_ms = ms()
-                        audio_samples += len(chunk)
-                        yield AudioChunk(chunk, self.output_sample_rate, text)
-                if item is _DONE:
-                    break
-        finally:
-            stop.set()
-            producer.join(timeout=5)
+            messages = translation_messages(user_text, language, conv.translate_to)
+            reply = yield from speak_reply(
+                self.llm, self.tts, messages, voice, cancel, timings, t0, max_tokens=turn.max_reply_tokens
+            )
+            trace["translated_to"] = conv.translate_to
+        else:
+            reply = yield from self._answer(turn, conv, user_text, language, heard, voice, cancel, timings, t0, trace)
 
-        reply = "".join(reply_parts).strip()
-        _, calls = parse_tool_calls(filt.raw)
-        trace: dict[str, Any] = {"llm": self.llm.name, "language_probability": round(lang_prob, 3)}
+        if user_text and not cancel.cancelled:
+            conv.turns += 1
+            self.understanding.remember(conv, user_text, reply.text, language)
         if warnings:
             trace["warning"] = "; ".join(warnings)
-        for c in calls:
-            call_id = f"call_{uuid.uuid4().hex[:12]}"
-            yield ToolCall(call_id, c.name, json.dumps(c.arguments, ensure_ascii=False))
-        if calls:
-            trace["tool_calls"] = [c.name for c in calls]
         timings.total_ms = ms()
         yield TurnDone(
             TurnResult(
                 user_transcript=user_text,
-                language=language,
-                reply_text=reply,
+                language=reply_language,
+                reply_text=reply.text,
                 timings=timings,
-                audio_seconds=audio_samples / self.output_sample_rate,
+                audio_seconds=reply.audio_samples / self.output_sample_rate,
                 cancelled=cancel.cancelled,
                 engine=self.name,
                 trace=trace,
             )
         )
+
+    def _answer(self, turn, conv, user_text, language, heard, voice, cancel, timings, t0, trace):
+        """Reply to the user; run engine tools and continue (up to max_tool_rounds); hand client tools back."""
+        registry = self._tools(conv)
+        engine_tools = select_tools(user_text, registry.schemas()) if registry is not None and user_text else []
+        system = build_system(language, turn.instructions, heard.mood, heard.memory, heard.speaker_line)
+        history = list(turn.history)
+        total = SpokenReply()
+        for round_ in range(self.config.max_tool_rounds + 1):
+            # after a tool result, answer from it: offering the tools again makes the small model re-call them
+            continuing = bool(history) and history[-1].role == "tool"
+            offered = None if continuing or round_ == self.config.max_tool_rounds else (turn.tools + engine_tools)
+            messages = build_messages(system, history, user_text if round_ == 0 else "")
+            reply = yield from speak_reply(
+                self.llm, self.tts, messages, voice, cancel, timings, t0,
+                tools=offered or None, max_tokens=turn.max_reply_tokens, audio_before=total.audio_samples,
+            )  # fmt: skip
+            total.text = f"{total.text} {reply.text}".strip()
+            total.audio_samples += reply.audio_samples
+            if not reply.tool_calls or cancel.cancelled:
+                break
+            if round_ == 0 and user_text:
+                history.append(Message("user", user_text))
+            client_calls = []
+            for c in reply.tool_calls:
+                call = ToolCall(f"call_{uuid.uuid4().hex[:12]}", c.name, json.dumps(c.arguments, ensure_ascii=False))
+                yield call
+                if registry is not None and c.name in registry:
+                    outcome = registry.run_call(call)
+                    yield outcome.event(call)
+                    history += outcome.messages(call)
+                    trace.setdefault("tools", []).append({"name": c.name, "ok": outcome.ok, "ms": round(outcome.ms)})
+                else:
+                    client_calls.append(c.name)
+            if client_calls:  # the caller runs these and asks for the continuation
+                trace["tool_calls"] = client_calls
+                break
+        return total

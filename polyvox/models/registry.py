@@ -177,5 +177,21 @@ MODELS: dict[str, ModelSpec] = {
             env="POLYVOX_TTS_MODEL",
             entry=".",
         ),
+        ModelSpec(
+            name="resemblyzer",
+            role="speaker",
+            description="Resemblyzer GE2E speaker encoder (256-dim voice embeddings), run by polyvox.speakers",
+            license="Apache-2.0",
+            files=(
+                ModelFile(
+                    "pretrained.pt",
+                    (_p("resemblyzer", "0.1.4", "resemblyzer/pretrained.pt"),),
+                    17090379,
+                    "39373b86598fa3da9fcddee6142382efe09777e8d37dc9c0561f41f0070f134e",
+                ),
+            ),
+            env="POLYVOX_SPEAKER_MODEL",
+            entry="pretrained.pt",
+        ),
     ]
 }
