@@ -26,6 +26,7 @@ from openai.types.realtime import (
 from pydantic import BaseModel
 
 from polyvox.audio import SAMPLE_RATE
+from polyvox.engine import Conversation as EngineConversation
 from polyvox.engine import Message, Turn
 from polyvox.server.protocol import ProtocolError
 
@@ -118,6 +119,7 @@ class Conversation:
 
     def __init__(self, max_items: int) -> None:
         self.items: OrderedDict[str, Item] = OrderedDict()
+        self.state = EngineConversation()  # the engine's per-session state (speakers, prosody baselines)
         self.max_items = max_items
 
     def last_id(self) -> str | None:
@@ -185,7 +187,7 @@ class Conversation:
         """
         pending = [i for i in self.pending_audio() if i.audio is not None and len(i.audio)]
         items = [i for i in self.items.values() if i not in pending]
-        turn = Turn()
+        turn = Turn(conversation=self.state)
         if pending:
             parts = [p for i in pending for p in (GAP, i.audio)][1:]
             turn.audio = np.concatenate(parts).astype(np.float32)
