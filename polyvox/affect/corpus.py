@@ -11,7 +11,7 @@ with a random per-voice pitch, rate and microphone-gain offset. The test split h
 from __future__ import annotations
 
 import subprocess
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 from xml.sax.saxutils import escape
 
@@ -171,13 +171,3 @@ def _espeak(r: Rendition) -> np.ndarray:
     out = subprocess.run(cmd, input=ssml.encode("utf-8"), capture_output=True, check=True, timeout=60).stdout
     x, sr = read_wav(out)
     return resample(x, sr, SAMPLE_RATE)
-
-
-def with_split(rs: list[Rendition], split: str) -> list[Rendition]:
-    """The renditions of one split."""
-    return [r for r in rs if r.split == split]
-
-
-def scaled(r: Rendition, **changes: float) -> Rendition:
-    """A copy of `r` with some prosody fields replaced (for tests that move one knob)."""
-    return replace(r, **changes)  # type: ignore[arg-type]

@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass, fields
 import numpy as np
 
 from polyvox.audio import SAMPLE_RATE, resample
+from polyvox.errors import require
 
 HOP = SAMPLE_RATE // 100  # 160 samples = 10 ms
 WIN = SAMPLE_RATE * 25 // 1000  # 400 samples = 25 ms
@@ -23,6 +24,7 @@ SPEECH_REL_DB = -30.0  # a frame within 30 dB of the loudest frame is speech...
 SPEECH_ABS_DBFS = -60.0  # ...when it is also above this absolute level
 MIN_PAUSE_S = 0.12  # a silence inside the speech span counts as a pause when at least this long
 NUCLEUS_DIP_DB = 2.0  # de Jong & Wempe: a syllable nucleus is an intensity peak >= 2 dB above the dip before it
+PARSELMOUTH_FEATURE, PARSELMOUTH_EXTRA = "emotion recognition (pitch tracking)", "bench"  # praat-parselmouth
 TILT_SPLIT_HZ = 1000.0  # spectral tilt = energy above / below this frequency (up to 4 kHz)
 
 
@@ -63,7 +65,7 @@ class ProsodyFeatures:
 
     @classmethod
     def from_audio(cls, audio: np.ndarray, sample_rate: int = SAMPLE_RATE) -> ProsodyFeatures:
-        """audio: (n,) float32 mono at `sample_rate` -> the utterance's prosody (about 15 ms per second)."""
+        """audio: (n,) float32 mono at `sample_rate` -> the utterance's prosody (about 10 ms per second)."""
         x = resample(np.asarray(audio, dtype=np.float32), sample_rate, SAMPLE_RATE)
         if len(x) < WIN:
             return cls.silent()
@@ -113,8 +115,7 @@ def frame_dbfs(x: np.ndarray) -> np.ndarray:
 
 def pitch_track(x: np.ndarray, n_frames: int) -> np.ndarray:
     """x: (n,) at 16 kHz -> (n_frames,) F0 in Hz on the 10 ms frame grid, 0 where unvoiced."""
-    import parselmouth
-
+    parselmouth = require("parselmouth", PARSELMOUTH_FEATURE, PARSELMOUTH_EXTRA)
     snd = parselmouth.Sound(x.astype(np.float64), sampling_frequency=SAMPLE_RATE)
     pitch = snd.to_pitch_ac(time_step=0.01, pitch_floor=F0_FLOOR_HZ, pitch_ceiling=F0_CEILING_HZ)
     f0 = pitch.selected_array["frequency"]  # (n_pitch_frames,) at times pitch.xs(), every 10 ms

@@ -6,7 +6,7 @@
 Model: a small network in numpy (weights trained by scripts/train_emotion.py on generated speech,
 see corpus.py and docs/emotion.md). Inputs: the ProsodyFeatures of the utterance minus the speaker's
 baseline (their running mean, `ProsodyBaseline`; the training population's mean when unknown), then,
-for the "prosody+words" model, the lexical vector of the transcript. Cost: ~15 ms per second of
+for the "prosody+words" model, the lexical vector of the transcript. Cost: ~10 ms per second of
 audio (pitch tracking dominates), the network itself is microseconds.
 """
 
@@ -20,11 +20,11 @@ from typing import Literal
 
 import numpy as np
 
-from polyvox.affect.features import ProsodyFeatures
+from polyvox.affect.features import PARSELMOUTH_EXTRA, PARSELMOUTH_FEATURE, ProsodyFeatures
 from polyvox.affect.labels import EMOTIONS, NEUTRAL, Emotion
 from polyvox.affect.lexicon import lexical_vector
 from polyvox.audio import SAMPLE_RATE
-from polyvox.errors import ModelError
+from polyvox.errors import ModelError, require
 
 MODEL_FILE = "emotion_model.json"
 # Model inputs: every prosody feature but the duration (it measures the sentence, not the speaker).
@@ -124,6 +124,7 @@ class EmotionRecognizer:
     """Prosody (+ transcript keywords) -> one of EMOTIONS with a confidence. Thread-safe after construction."""
 
     def __init__(self, model_path: str | Path | None = None) -> None:
+        require("parselmouth", PARSELMOUTH_FEATURE, PARSELMOUTH_EXTRA)  # fail here, not mid-turn
         path = Path(model_path) if model_path else default_model_path()
         try:
             data = json.loads(path.read_text(encoding="utf-8"))

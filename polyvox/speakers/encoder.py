@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from polyvox.audio import SAMPLE_RATE, resample
-from polyvox.errors import ModelError
+from polyvox.errors import ModelError, require
 
 N_FFT = SAMPLE_RATE * 25 // 1000  # 400 samples = 25 ms window
 HOP = SAMPLE_RATE * 10 // 1000  # 160 samples = 10 ms
@@ -145,6 +145,7 @@ class SpeakerEncoder:
     """audio -> (256,) unit speaker embedding. Weights load on first use, once; thread-safe after that."""
 
     def __init__(self, config: EncoderConfig | None = None) -> None:
+        require("torch", "speaker labels", "unified")  # the CPU build: pip install torch==2.13.0
         self.config = config or EncoderConfig()
         self._net = None
         self._lock = threading.Lock()
@@ -166,7 +167,7 @@ class SpeakerEncoder:
         return lstm.eval(), linear.eval()
 
     def embed(self, audio: np.ndarray, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
-        """audio: (n,) float32 mono -> (EMBEDDING_DIM,) float32, L2-normalised (~16 ms per second of audio)."""
+        """audio: (n,) float32 mono -> (EMBEDDING_DIM,) float32, L2-normalised (~16-30 ms per second of audio)."""
         import torch
 
         if self._net is None:

@@ -26,8 +26,8 @@ class TrackerConfig:
     """When two turns count as the same voice."""
 
     # Cosine similarity to a profile that makes a turn that speaker's. Measured with this encoder:
-    # same synthetic voice, different sentences 0.84-0.97; different voices 0.3-0.8 (two espeak-ng
-    # male variants, m1 and m3, reach 0.94 and are merged). Real voices: Resemblyzer reports ~0.75.
+    # same synthetic voice, different sentences 0.84-0.97; different voices 0.37-0.81 (two espeak-ng
+    # male variants, m1 and m3, reach 0.94 and are merged). Real voices may need ~0.75.
     threshold: float = 0.80
     min_seconds: float = 1.0  # a shorter turn is matched but never enrols or updates a profile
     max_turns: int = 50  # a profile averages at most this many turns (older ones fade)
@@ -71,7 +71,7 @@ class SpeakerTracker:
     profiles: list[SpeakerProfile] = field(default_factory=list)
 
     def identify(self, audio: np.ndarray, sample_rate: int = SAMPLE_RATE, enroll: bool = True) -> SpeakerMatch:
-        """audio: (n,) float32 mono speech of one turn -> its speaker (embedding ~20 ms per second of audio).
+        """audio: (n,) float32 mono speech of one turn -> its speaker (~16-30 ms per second of audio).
 
         enroll=False only matches: no profile is created or updated (the best match is returned
         even below the threshold; "" when nobody is known yet).
