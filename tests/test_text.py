@@ -60,3 +60,13 @@ def test_tool_filter_holds_back_calls():
     assert spoken == "Hello  bye"
     f = ToolCallFilter(tools_enabled=False)
     assert f.feed("{x} y") + f.flush() == "{x} y"
+
+
+def test_fenced_tool_call():
+    text, calls = parse_tool_calls('```json\n{"name": "calculator", "arguments": {"expression": "2+2"}}\n```')
+    assert text == "" and calls[0].name == "calculator"
+    f = ToolCallFilter(tools_enabled=True)
+    pieces = ["``", "`json\n", '{"name": "calculator", ', '"arguments": {"expression": "2+2"}}', "\n```"]
+    assert "".join(f.feed(p) for p in pieces) + f.flush() == ""
+    f = ToolCallFilter(tools_enabled=True)
+    assert "".join(f.feed(p) for p in ["Sure", ", four."]) + f.flush() == "Sure, four."

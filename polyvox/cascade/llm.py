@@ -116,6 +116,7 @@ class LlamaLLM:
 
 
 _TOOL_CALL = re.compile(r"<tool_call>\s*(\{.*?\})\s*</tool_call>", re.S)
+_FENCE = re.compile(r"```[a-zA-Z]*\s*(.*?)\s*```", re.S)
 
 
 def _as_call(obj: Any) -> ParsedToolCall | None:
@@ -149,6 +150,9 @@ def parse_tool_calls(text: str) -> tuple[str, list[ParsedToolCall]]:
         return ""
 
     rest = _TOOL_CALL.sub(take, text).strip()
+    fenced = _FENCE.match(rest)  # the model sometimes wraps a bare call in a ```json fence
+    if fenced and fenced.group(1).lstrip().startswith("{"):
+        rest = (fenced.group(1) + rest[fenced.end() :]).strip()
     decoder = json.JSONDecoder()
     while rest.startswith("{"):
         try:
@@ -185,7 +189,9 @@ class ToolCallFilter:
             head = self.raw.lstrip()
             if not head:
                 return ""
-            self._json_mode = head.startswith("{")
+            if head.startswith("`") and len(head) < 8 and "\n" not in head:
+                return ""  # wait: a ``` fence may hold a bare JSON call
+            self._json_mode = head.startswith(("{", "```json", "```\n{", "```{"))
             piece = self.raw
         if self._json_mode:
             return ""
