@@ -4,6 +4,7 @@ translation mode, emotion/speaker trace (issue 3 end to end; the parts have thei
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -61,6 +62,7 @@ def test_translation_mode(cascade, say16k):
     conv = Conversation(translate_to="es")
     result, audio = cascade.run(Turn(audio=say16k("Good morning, where is the train station?"), conversation=conv))
     assert result.language == "es" and result.trace["translated_to"] == "es"
-    words = set(result.reply_text.lower().replace("?", " ").replace("¿", " ").split())
-    assert words & {"estación", "tren", "buenos", "días", "dónde"}, result.reply_text
+    words = set(re.findall(r"\w+", result.reply_text.lower()))
+    spanish = {"buenos", "buenas", "días", "dónde", "donde", "está", "estación", "tren", "el", "la"}
+    assert len(words & spanish) >= 2, result.reply_text
     assert len(audio) > 0
