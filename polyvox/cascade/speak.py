@@ -82,6 +82,7 @@ def speak_reply(
     reply = SpokenReply()
     parts: list[str] = []
     spoken_samples = audio_before
+    previous_end = "." if audio_before else ""  # how the last spoken clause ended (sets the pause before the next)
     try:
         while True:
             item = tokens.get()
@@ -104,11 +105,15 @@ def speak_reply(
                 said = speakable(clause)
                 if not said:
                     continue
-                if spoken_samples:  # a pause between clauses: full after a sentence, half after a comma
-                    pause_ms = voice.prosody.pause_ms if said[-1] in _SENTENCE_END else voice.prosody.pause_ms / 2
+                # a pause before this clause: full after a sentence, half after a comma, none after a clause
+                # cut only to start the audio early (no punctuation there)
+                if previous_end and spoken_samples:
+                    full = previous_end in _SENTENCE_END
+                    pause_ms = voice.prosody.pause_ms if full else voice.prosody.pause_ms / 2
                     gap = np.zeros(int(pause_ms * sr / 1000), np.float32)
                     spoken_samples += len(gap)
                     yield AudioChunk(gap, sr, "")
+                previous_end = said[-1] if not said[-1].isalnum() else ""
                 for chunk in tts.stream(said, voice.language, voice=voice.voice, prosody=voice.prosody):
                     if cancel.cancelled:
                         break

@@ -21,7 +21,7 @@ class ClauseSplitter:
     """
 
     def __init__(
-        self, first_min_chars: int = 12, min_weak_chars: int = 60, max_chars: int = 220, first_max_words: int = 7
+        self, first_min_chars: int = 12, min_weak_chars: int = 60, max_chars: int = 220, first_max_words: int = 5
     ) -> None:
         self.first_min_chars = first_min_chars
         self.first_max_words = first_max_words
