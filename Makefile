@@ -31,6 +31,8 @@ $(VENV)/.installed: pyproject.toml | system-deps
 	# CPU torch from the local file; an unpinned torch would pull a multi-GB CUDA build.
 	$(PIP) install -q torch==2.13.0
 	$(PIP) install -q -e ".[$(EXTRAS)]"
+	# BFCL's data and checkers; its declared deps are vendor API clients the harness does not use
+	$(PIP) install -q --no-deps bfcl-eval==2026.3.23
 	@touch $@
 
 weights: $(VENV)/.installed

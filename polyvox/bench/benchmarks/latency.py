@@ -1,0 +1,102 @@
+"""latency: end of user speech -> first reply audio, per turn, over long scripted conversations.
+
+A case is one session: the user lines of a script are spoken in turn (cycling) until the session's
+conversation clock — user audio + reply audio — reaches SESSION_MINUTES (full) or QUICK_MINUTES.
+Engine targets keep the last HISTORY_TURNS user turns of history (what a client with a bounded
+context does); an endpoint keeps whatever its server keeps.
+"""
+
+from __future__ import annotations
+
+import json
+from importlib import resources
+from typing import Any
+
+import numpy as np
+
+from polyvox.bench.core import Case, CaseResult, SessionConfig, Summary
+from polyvox.bench.runner import Benchmark, CaseContext
+
+SESSION_MINUTES = 30.0  # full run: 30-minute sessions
+QUICK_MINUTES = 1.0  # --limit runs: one minute of conversation per session
+FULL_SESSIONS = 3  # one per script
+HISTORY_TURNS = 6
+MAX_TURNS = 400  # a hard stop for a system that answers with silence
+
+
+def scripts() -> list[list[str]]:
+    text = (resources.files("polyvox.bench") / "data" / "conversations.json").read_text()
+    return json.loads(text)["scripts"]
+
+
+class Latency(Benchmark):
+    name = "latency"
+    title = "Latency (end of speech -> first audio)"
+    metric = "median TTFA (s)"
+    higher_is_better = False
+
+    def cases(self) -> list[Case]:
+        self.data_source = "generated: hand-written scripted conversations (polyvox/bench/data/conversations.json)"
+        all_scripts = scripts()
+        n = FULL_SESSIONS if self.options.limit is None else self.options.limit
+        minutes = self.options.session_minutes or (SESSION_MINUTES if self.options.full else QUICK_MINUTES)
+        return [
+            Case(f"session_{i:02d}", "", expected=minutes, meta={"script": all_scripts[i % len(all_scripts)]})
+            for i in range(n)
+        ]
+
+    def run_case(self, case: Case, ctx: CaseContext) -> tuple[float | None, dict[str, Any]]:
+        lines: list[str] = case.meta["script"]
+        limit_s = float(case.expected) * 60
+        clock, ttfas, turns = 0.0, [], []
+        config = SessionConfig(history_turns=HISTORY_TURNS, max_reply_tokens=80)
+        with ctx.open(config) as session:
+            for i in range(MAX_TURNS):
+                if clock >= limit_s:
+                    break
+                text = lines[i % len(lines)]
+                reply, _ = ctx.turn(session, text, tag=f"turn_{i:03d}_", transcribe=False)
+                user_s = len(ctx.speech.render(text)) / 16_000
+                clock += user_s + reply.audio_seconds
+                if reply.ttfa_ms is not None:
+                    ttfas.append(reply.ttfa_ms)
+                turns.append(
+                    {
+                        "user": text,
+                        "reply": reply.text,
+                        "ttfa_ms": reply.ttfa_ms,
+                        "total_ms": round(reply.total_ms, 1),
+                        "clock_s": round(clock, 1),
+                    }
+                )
+        ctx.save_json("turns.json", turns)
+        if not ttfas:
+            raise RuntimeError("no turn produced reply audio")
+        half = len(ttfas) // 2
+        return None, {
+            "turns": len(turns),
+            "silent_turns": len(turns) - len(ttfas),
+            "conversation_s": round(clock, 1),
+            "ttfa_ms": [round(t, 1) for t in ttfas],
+            "median_ttfa_ms": round(float(np.median(ttfas)), 1),
+            "first_half_median_ms": round(float(np.median(ttfas[:half] or ttfas)), 1),
+            "second_half_median_ms": round(float(np.median(ttfas[half:])), 1),
+        }
+
+    def summarize(self, results: list[CaseResult]) -> Summary:
+        ttfas = np.array([t for r in results if r.ok for t in r.metrics["ttfa_ms"]]) / 1000
+        if not len(ttfas):
+            return self.summary(results, None)
+        metrics = {
+            "p50_s": round(float(np.percentile(ttfas, 50)), 3),
+            "p90_s": round(float(np.percentile(ttfas, 90)), 3),
+            "p99_s": round(float(np.percentile(ttfas, 99)), 3),
+            "mean_s": round(float(ttfas.mean()), 3),
+            "turns": len(ttfas),
+            "ttfa_s": [round(float(t), 3) for t in ttfas],
+            "silent_turns": sum(r.metrics["silent_turns"] for r in results if r.ok),
+        }
+        return self.summary(results, metrics["p50_s"], metrics=metrics)
+
+
+BENCHMARK = Latency

@@ -1,0 +1,99 @@
+"""`polyvox bench`: CLI wiring over polyvox.bench.run_all (importable without the bench extra).
+
+from polyvox.bench.commands import register
+register(subparsers)   # adds `bench`, with set_defaults(func=run): run(args) -> exit code
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+DEFAULT_LIMIT = 2
+
+
+def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    from polyvox.bench.benchmarks import NAMES
+
+    p = subparsers.add_parser(
+        "bench",
+        help="run the end-to-end speech benchmarks against an engine or a Realtime endpoint",
+        description="Speak each benchmark's prompts to the system under test, transcribe and score its spoken "
+        "replies, and write DIR/report.md, DIR/report.json, DIR/plots/ and every case's audio. "
+        f"Benchmarks: {', '.join(NAMES)}.",
+    )
+    p.add_argument("names", nargs="+", metavar="NAME", help=f"benchmark(s) to run, or 'all' ({', '.join(NAMES)})")
+    who = p.add_mutually_exclusive_group()
+    who.add_argument("--engine", choices=("cascade", "unified"), default="cascade", help="in-process engine (default)")
+    who.add_argument("--url", help="a Realtime endpoint instead, e.g. ws://127.0.0.1:8000/v1/realtime")
+    p.add_argument("--api-key", default=None, help="bearer key for --url (default: $POLYVOX_API_KEY)")
+    size = p.add_mutually_exclusive_group()
+    size.add_argument(
+        "--limit",
+        type=int,
+        default=None,
+        help=f"quick run: N cases per benchmark, round-robin over its groups (default {DEFAULT_LIMIT})",
+    )
+    size.add_argument("--full", action="store_true", help="every case (hours on 2 cores)")
+    p.add_argument("--languages", nargs="+", default=None, help="multilingual: only these ISO 639-1 codes")
+    p.add_argument("--out", required=True, type=Path, help="output folder (DIR)")
+    p.add_argument("--resume", action="store_true", help="keep the finished cases in DIR and run the rest")
+    p.add_argument(
+        "--bigbench",
+        type=Path,
+        default=None,
+        help="BIG-bench data for hhh/ethics: bigbench-1.0.0.tar.gz or a checkout (else stand-in items)",
+    )
+    p.add_argument("--judge", action="store_true", help="also score open answers with the local LLM judge")
+    p.add_argument("--no-progress", action="store_true", help="no progress bars")
+    p.set_defaults(func=run)
+    return p
+
+
+def names_of(args_names: list[str]) -> list[str]:
+    from polyvox.bench.benchmarks import NAMES
+    from polyvox.errors import PolyvoxError
+
+    if "all" in args_names:
+        return list(NAMES)
+    unknown = [n for n in args_names if n not in NAMES]
+    if unknown:
+        raise PolyvoxError(f"unknown benchmark(s): {', '.join(unknown)}", f"choose from: all, {', '.join(NAMES)}")
+    return list(dict.fromkeys(args_names))
+
+
+def run(args: argparse.Namespace) -> int:
+    """`polyvox bench` handler: 0 when at least one benchmark produced a score, else 1."""
+    from polyvox.bench import BenchOptions, run_all
+
+    names = names_of(args.names)
+    limit = None if args.full else (args.limit if args.limit is not None else DEFAULT_LIMIT)
+    options = BenchOptions(
+        out=args.out,
+        limit=limit,
+        languages=tuple(args.languages) if args.languages else None,
+        resume=args.resume,
+        data={"bigbench": args.bigbench} if args.bigbench else {},
+        judge=args.judge,
+        progress=not args.no_progress,
+    )
+    if args.url:
+        from polyvox.bench.realtime import RealtimeTarget
+
+        target = RealtimeTarget(args.url, args.api_key or os.environ.get("POLYVOX_API_KEY"))
+    else:
+        from polyvox.bench.targets import EngineTarget
+
+        print(f"polyvox bench: loading the {args.engine} engine ...", file=sys.stderr)
+        target = EngineTarget.create(args.engine)
+    summaries = run_all(names, target, options)
+    width = max(len(s.name) for s in summaries)
+    for s in summaries:
+        score = "not scored" if s.score is None else f"{s.score:.3f}"
+        tag = "  STAND-IN data" if s.stand_in else ""
+        notes = f"  ({'; '.join(s.notes)})" if s.score is None and s.notes else ""
+        print(f"{s.name:<{width}}  {s.metric:<32} {score:>10}  {s.n_cases} cases, {s.n_failed} failed{tag}{notes}")
+    print(f"report: {Path(args.out) / 'report.md'}")
+    return 0 if any(s.score is not None for s in summaries) else 1

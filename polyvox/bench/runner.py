@@ -1,0 +1,231 @@
+"""Run benchmarks against a target: cases in order, one JSON line per finished case, crash-safe and resumable.
+
+    DIR/NAME/results.jsonl           one CaseResult per line (appended as each case ends)
+    DIR/NAME/cases/ID/               input.wav, reply.wav, transcript.json (+ per-benchmark files, error.txt)
+    DIR/NAME/summary.json            the benchmark's Summary
+    DIR/.prompts/                    rendered prompt audio, shared by all benchmarks (cache)
+
+A case that raises is recorded as failed with its error and the run goes on; `resume` keeps the cases
+already recorded as ok and runs the rest (failed ones again).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import traceback
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from polyvox.audio import save_audio
+from polyvox.bench.core import BenchOptions, Case, CaseResult, Reply, SessionConfig, Summary
+from polyvox.bench.speech import Delivery, Speech, Transcript
+from polyvox.bench.targets import Target
+
+
+class CaseContext:
+    """What a benchmark's `run_case` gets: the target, speech I/O, and the case's output folder."""
+
+    def __init__(self, target: Target, speech: Speech, case_dir: Path, options: BenchOptions) -> None:
+        self.target, self.speech, self.dir, self.options = target, speech, case_dir, options
+        self.dir.mkdir(parents=True, exist_ok=True)
+
+    def open(self, config: SessionConfig):
+        """A conversation with the target (reply length capped by options.reply_tokens_cap)."""
+        cap = self.options.reply_tokens_cap
+        if cap is not None and config.max_reply_tokens > cap:
+            config = replace(config, max_reply_tokens=cap)
+        return self.target.open(config)
+
+    def save_audio(self, name: str, audio: np.ndarray, sample_rate: int) -> None:
+        save_audio(self.dir / name, audio, sample_rate)
+
+    def save_json(self, name: str, obj: Any) -> None:
+        (self.dir / name).write_text(json.dumps(obj, indent=1, ensure_ascii=False, default=str))
+
+    def turn(
+        self,
+        session,
+        text: str,
+        language: str = "en",
+        delivery: Delivery | None = None,
+        tag: str = "",
+        transcribe: bool = True,
+    ) -> tuple[Reply, Transcript]:
+        """Speak `text` into `session`; save input/reply audio and transcripts as {tag}input.wav etc."""
+        audio = self.speech.render(text, language, delivery)
+        self.save_audio(f"{tag}input.wav", audio, 16_000)
+        reply = session.say(audio)
+        return reply, self.record(reply, tag, prompt=text, transcribe=transcribe)
+
+    def record(self, reply: Reply, tag: str = "", prompt: str | None = None, transcribe: bool = True) -> Transcript:
+        """Save a reply's audio and transcripts; returns Whisper's transcript of the reply audio."""
+        self.save_audio(f"{tag}reply.wav", reply.audio, reply.sample_rate)
+        heard = self.speech.transcribe(reply.audio, reply.sample_rate) if transcribe else Transcript("", "", 0.0)
+        self.save_json(
+            f"{tag}transcript.json",
+            {"prompt": prompt, "reply": reply.as_json(), "reply_asr": heard.text, "reply_asr_language": heard.language},
+        )
+        return heard
+
+    def ask(
+        self, case: Case, config: SessionConfig | None = None, delivery: Delivery | None = None
+    ) -> tuple[Reply, Transcript]:
+        """One-turn conversation: speak `case.prompt`, return the reply and its transcript."""
+        with self.open(config or SessionConfig()) as session:
+            return self.turn(session, case.prompt, case.language, delivery)
+
+
+class Benchmark(ABC):
+    """One benchmark: where its cases come from and how a reply is scored. One module per benchmark."""
+
+    name: str = ""
+    title: str = ""
+    metric: str = "score"  # what Summary.score is
+    higher_is_better: bool = True
+
+    def __init__(self, options: BenchOptions) -> None:
+        self.options = options
+        self.data_source = ""
+        self.stand_in = False
+
+    @abstractmethod
+    def cases(self) -> list[Case]:
+        """The cases of this run (already cut to options.limit)."""
+
+    @abstractmethod
+    def run_case(self, case: Case, ctx: CaseContext) -> tuple[float | None, dict[str, Any]]:
+        """Run one case against ctx.target: (score in [0, 1] or None, metrics)."""
+
+    def summarize(self, results: list[CaseResult]) -> Summary:
+        """Default: the mean case score (failed cases count 0) with a per-group breakdown."""
+        return self.summary(results, mean_score(results), breakdown=group_means(results))
+
+    def summary(self, results: list[CaseResult], score: float | None, **kw: Any) -> Summary:
+        return Summary(
+            self.name,
+            self.title,
+            self.metric,
+            score,
+            self.higher_is_better,
+            len(results),
+            sum(not r.ok for r in results),
+            data_source=self.data_source,
+            stand_in=self.stand_in,
+            **kw,
+        )
+
+
+def round_robin(cases: Sequence[Case], limit: int | None) -> list[Case]:
+    """The first `limit` cases taking one per group in turn (groups in first-seen order); all when None."""
+    if limit is None:
+        return list(cases)
+    groups: dict[str, list[Case]] = {}
+    for c in cases:
+        groups.setdefault(c.group, []).append(c)
+    out: list[Case] = []
+    for i in range(max((len(g) for g in groups.values()), default=0)):
+        out += [g[i] for g in groups.values() if i < len(g)]
+    return out[:limit]
+
+
+def mean_score(results: Sequence[CaseResult]) -> float | None:
+    scored = [r for r in results if not r.ok or r.score is not None]
+    return float(np.mean([r.score if r.ok else 0.0 for r in scored])) if scored else None
+
+
+def group_means(results: Sequence[CaseResult]) -> dict[str, float]:
+    groups: dict[str, list[CaseResult]] = {}
+    for r in results:
+        groups.setdefault(r.group, []).append(r)
+    out = {g: mean_score(rs) for g, rs in groups.items() if g}
+    return {g: round(v, 4) for g, v in out.items() if v is not None}
+
+
+def choice_summary(bench: Benchmark, results: list[CaseResult]) -> Summary:
+    """Mean score + per-group breakdown + accuracy read from the system's reply text (multiple choice)."""
+    mc = [r for r in results if r.ok and "correct_text" in r.metrics]
+    extra = {"accuracy_reply_text": round(sum(r.metrics["correct_text"] for r in mc) / len(mc), 4)} if mc else {}
+    return bench.summary(
+        results,
+        mean_score(results),
+        breakdown=group_means(results),
+        metrics=extra,
+        notes=["score: the letter heard in the reply audio; accuracy_reply_text: read from the reply text"],
+    )
+
+
+def _load_done(path: Path) -> dict[str, CaseResult]:
+    done: dict[str, CaseResult] = {}
+    if path.exists():
+        for line in path.read_text().splitlines():
+            try:
+                r = CaseResult.from_json(json.loads(line))
+            except (ValueError, TypeError):
+                continue  # a line cut by a crash
+            done[r.id] = r
+    return done
+
+
+def run_benchmark(bench: Benchmark, target: Target, speech: Speech) -> Summary:
+    """Run every case of `bench` (resuming if asked), write results and summary, return the Summary."""
+    opts = bench.options
+    bdir = Path(opts.out) / bench.name
+    bdir.mkdir(parents=True, exist_ok=True)
+    results_path = bdir / "results.jsonl"
+    done = _load_done(results_path) if opts.resume else {}
+    if not opts.resume:
+        results_path.write_text("")
+    cases = bench.cases()[: opts.max_cases]
+    todo = [c for c in cases if not (c.id in done and done[c.id].ok)]
+    bar = None
+    if opts.progress:
+        from tqdm import tqdm
+
+        bar = tqdm(total=len(cases), initial=len(cases) - len(todo), desc=f"{bench.name:>14}", unit="case")
+    with results_path.open("a") as log:
+        for case in todo:
+            ctx = CaseContext(target, speech, bdir / "cases" / case.id, opts)
+            t0 = time.perf_counter()
+            try:
+                score, metrics = bench.run_case(case, ctx)
+                result = CaseResult(case.id, case.group, True, score, metrics)
+            except Exception as e:  # recorded, never raised: one bad case must not end the run
+                (ctx.dir / "error.txt").write_text(traceback.format_exc())
+                result = CaseResult(case.id, case.group, False, error=f"{type(e).__name__}: {e}"[:500])
+            result.seconds = round(time.perf_counter() - t0, 2)
+            done[case.id] = result
+            log.write(json.dumps(result.as_json(), default=str) + "\n")
+            log.flush()
+            if bar is not None:
+                bar.update(1)
+    if bar is not None:
+        bar.close()
+    results = [done[c.id] for c in cases if c.id in done]
+    summary = bench.summarize(results)
+    (bdir / "summary.json").write_text(json.dumps(summary.as_json(), indent=1, default=str))
+    return summary
+
+
+def run_all(names: Sequence[str], target: Target, options: BenchOptions, speech: Speech | None = None) -> list[Summary]:
+    """Run the named benchmarks in order, then write report.json, report.md and plots into options.out."""
+    from polyvox.bench.benchmarks import create
+    from polyvox.bench.report import write_report
+
+    out = Path(options.out)
+    out.mkdir(parents=True, exist_ok=True)
+    speech = speech or Speech.for_target(out / ".prompts", target)
+    t0 = time.perf_counter()
+    summaries: list[Summary] = []
+    for name in names:
+        try:
+            summaries.append(run_benchmark(create(name, options), target, speech))
+        except Exception as e:  # e.g. its data could not be loaded: the other benchmarks still run
+            summaries.append(Summary(name, name, "score", None, notes=[f"not run: {type(e).__name__}: {e}"]))
+    write_report(out, summaries, target, time.perf_counter() - t0, options)
+    return summaries

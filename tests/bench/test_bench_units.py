@@ -1,0 +1,170 @@
+"""polyvox.bench pieces without models: sandbox, answer parsing, data loading, runner crash/resume, report."""
+
+from __future__ import annotations
+
+import io
+import json
+import tarfile
+from pathlib import Path
+
+import numpy as np
+
+from polyvox.bench import choice
+from polyvox.bench.core import BenchOptions, Case, SessionConfig, Summary
+from polyvox.bench.report import write_report
+from polyvox.bench.runner import Benchmark, run_benchmark
+from polyvox.bench.sandbox import Limits, run_python
+from polyvox.bench.speech import Speech
+from polyvox.bench.targets import EngineTarget
+from polyvox.server.testing import ScriptedEngine
+
+# -- sandbox ---------------------------------------------------------------------------------------
+
+
+def test_sandbox_runs_code_and_refuses_network():
+    assert run_python("print(6 * 7)").stdout.strip() == "42"
+    r = run_python("import urllib.request\nurllib.request.urlopen('http://127.0.0.1:9', timeout=2)")
+    assert not r.ok and "network access is disabled" in r.stderr
+    r = run_python("import socket\nsocket.create_connection(('127.0.0.1', 9))")
+    assert not r.ok and "network access is disabled" in r.stderr
+
+
+def test_sandbox_kills_infinite_loop_and_caps_memory():
+    r = run_python("while True:\n    pass", Limits(cpu_s=1, wall_s=20))
+    assert not r.ok and r.seconds < 20  # the CPU limit ended it (SIGXCPU), not the wall clock
+    r = run_python("import time\ntime.sleep(60)", Limits(wall_s=1))
+    assert r.timed_out and r.returncode is None
+    r = run_python("x = bytearray(3 << 30)", Limits(memory_mb=256))
+    assert not r.ok and "MemoryError" in r.stderr
+
+
+# -- answer parsing and data -----------------------------------------------------------------------
+
+
+def test_choice_reads_the_letter_or_the_option():
+    opts = ["return it to the owner", "keep the money"]
+    assert choice.chosen("Option B, because it is better.", opts) == 1
+    assert choice.chosen("A. It is honest.", opts) == 0
+    assert choice.chosen("I would return it to the owner.", opts) == 0
+    assert choice.chosen("I am not sure.", opts) is None
+    assert choice.shuffled(opts, "x") == choice.shuffled(opts, "x")
+    assert choice.chosen("Option be, it is kinder.", opts) == 1  # Whisper's spelling of a spoken letter
+    assert "Option A:" in choice.question("Q?", opts) and "option A or option B" in choice.question("Q?", opts)
+
+
+def test_humaneval_canonical_solution_passes_and_wrong_code_fails():
+    from polyvox.bench.benchmarks.humaneval import extract_code, load_problems, passes, spoken_prompt
+
+    p = load_problems()[0]
+    assert spoken_prompt(p).startswith("Write a Python function called has close elements")
+    good = "Sure:\n```python\n" + p["prompt"] + p["canonical_solution"] + "```"
+    assert passes(p, extract_code(good)) == (True, "passed")
+    renamed = "def close_pair(numbers, threshold):\n    return False\n"  # aliased to the entry point, wrong
+    assert passes(p, extract_code(renamed))[0] is False
+    # the reply's own (wrong) self-test is dropped; its helper is not mistaken for the entry point
+    body = p["canonical_solution"]
+    own = f"def close(numbers, threshold):\n{body}\ndef check_it():\n    assert close([], 1) is True\n\ncheck_it()\n"
+    assert passes(p, own) == (True, "passed")
+
+
+def test_bfcl_schema_and_call_conversion():
+    from polyvox.bench.benchmarks.bfcl import call_source, json_schema, to_tool
+
+    schema = json_schema({"type": "dict", "properties": {"x": {"type": "float"}, "t": {"type": "tuple"}}})
+    assert schema == {"type": "object", "properties": {"x": {"type": "number"}, "t": {"type": "array"}}}
+    assert to_tool({"name": "math.sum", "parameters": {"type": "dict"}})["function"]["name"] == "math_sum"
+    assert call_source("cd", '{"folder": "doc"}') == "cd(folder='doc')"
+
+
+def test_bigbench_tasks_load_from_a_tarball(tmp_path, monkeypatch):
+    from polyvox.bench.bigbench import load_task
+
+    monkeypatch.setenv("POLYVOX_BIGBENCH", str(tmp_path / "cache"))
+    tgz = tmp_path / "bigbench-1.0.0.tar.gz"
+    with tarfile.open(tgz, "w:gz") as tar:
+        for subset in ("harmless", "helpful", "honest", "other"):
+            body = json.dumps({"examples": [{"input": f"q {subset}", "target_scores": {"good": 1, "bad": 0}}]})
+            info = tarfile.TarInfo(f"bigbench-1.0.0/bigbench/benchmark_tasks/hhh_alignment/{subset}/task.json")
+            info.size = len(body)
+            tar.addfile(info, io.BytesIO(body.encode()))
+    examples, where = load_task("hhh_alignment", tgz)
+    assert [e["subset"] for e in examples] == ["harmless", "helpful", "honest", "other"]
+    assert where == tmp_path / "cache" / "hhh_alignment"
+    assert load_task("simple_ethical_questions", tgz) is None
+
+
+def test_round_robin_and_cli_wiring(tmp_path):
+    import argparse
+
+    import pytest
+
+    from polyvox.bench.commands import names_of, register, run
+    from polyvox.bench.runner import round_robin
+    from polyvox.errors import PolyvoxError
+
+    cases = [Case(f"{g}{i}", "", group=g) for g in "xyz" for i in range(3)]
+    assert [c.id for c in round_robin(cases, 4)] == ["x0", "y0", "z0", "x1"]
+    assert len(round_robin(cases, None)) == 9
+    parser = argparse.ArgumentParser()
+    register(parser.add_subparsers())
+    args = parser.parse_args(["bench", "all", "--limit", "2", "--out", str(tmp_path), "--url", "ws://h/v1/realtime"])
+    assert args.func is run and args.limit == 2 and args.url and names_of(args.names)[0] == "boot"
+    with pytest.raises(PolyvoxError):
+        names_of(["nope"])
+
+
+# -- runner: crash, resume, report -----------------------------------------------------------------
+
+
+class Flaky(Benchmark):
+    """Three cases; 'b' crashes while `broken` is set; counts calls."""
+
+    name = "flaky"
+    title = "Flaky"
+    metric = "score"
+    broken = True
+    calls: list[str] = []  # noqa: RUF012 - test bookkeeping
+
+    def cases(self) -> list[Case]:
+        return [Case(c, "hi", group=c) for c in "abc"]
+
+    def run_case(self, case, ctx):
+        Flaky.calls.append(case.id)
+        if case.id == "b" and Flaky.broken:
+            raise ValueError("boom")
+        with ctx.target.open(SessionConfig()) as s:
+            reply = s.say(np.zeros(16_000, np.float32))
+        return 1.0, {"text": reply.text}
+
+
+def test_runner_records_crashes_and_resumes(tmp_path):
+    target = EngineTarget(ScriptedEngine())
+    speech = Speech(tmp_path / "prompts")
+    opts = BenchOptions(out=tmp_path, limit=None, progress=False)
+    summary = run_benchmark(Flaky(opts), target, speech)  # must not raise
+    assert (summary.n_cases, summary.n_failed, summary.score) == (3, 1, 2 / 3)
+    lines = [json.loads(x) for x in (tmp_path / "flaky" / "results.jsonl").read_text().splitlines()]
+    assert [x["ok"] for x in lines] == [True, False, True] and "boom" in lines[1]["error"]
+    assert "ValueError" in (tmp_path / "flaky" / "cases" / "b" / "error.txt").read_text()
+    Flaky.calls.clear()
+    Flaky.broken = False
+    resumed = BenchOptions(out=tmp_path, limit=None, progress=False, resume=True)
+    summary = run_benchmark(Flaky(resumed), target, speech)
+    assert Flaky.calls == ["b"]  # the finished cases were skipped, the failed one ran again
+    assert (summary.n_failed, summary.score) == (0, 1.0)
+
+
+def test_report_files(tmp_path):
+    summaries = [
+        Summary("latency", "Latency", "median TTFA (s)", 0.9, False, 3, metrics={"ttfa_s": [0.8, 0.9, 1.2]}),
+        Summary("hhh", "HHH", "accuracy", 0.5, n_cases=2, breakdown={"helpful": 1.0, "harmless": 0.0}, stand_in=True),
+    ]
+    write_report(tmp_path, summaries, EngineTarget(ScriptedEngine()), 12.0, BenchOptions(out=tmp_path, limit=2))
+    md = (tmp_path / "report.md").read_text()
+    assert "| Vision S2S | OpenAI | Google | Sesame |" in md and "0.820" in md  # OpenAI's reported latency
+    assert "STAND-IN" in md
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert set(report["benchmarks"]) == {"latency", "hhh"}
+    for png in ("scores.png", "latency.png", "hhh.png"):
+        assert (tmp_path / "plots" / png).stat().st_size > 1000
+    assert Path(tmp_path / "plots").is_dir()
