@@ -1,5 +1,5 @@
 from polyvox.cascade.llm import ToolCallFilter, parse_tool_calls
-from polyvox.cascade.text import ClauseSplitter, speakable
+from polyvox.cascade.text import ClauseSplitter, CodeFenceFilter, speakable
 
 
 def feed_all(splitter: ClauseSplitter, text: str, step: int = 3) -> list[str]:
@@ -70,3 +70,12 @@ def test_fenced_tool_call():
     assert "".join(f.feed(p) for p in pieces) + f.flush() == ""
     f = ToolCallFilter(tools_enabled=True)
     assert "".join(f.feed(p) for p in ["Sure", ", four."]) + f.flush() == "Sure, four."
+
+
+def test_code_fences_are_not_spoken():
+    f = CodeFenceFilter()
+    pieces = ["Here it is:", " `", "``py", "thon\ndef f():\n    return 1\n`", "``", " Call f."]
+    spoken = "".join(f.feed(p) for p in pieces) + f.flush()
+    assert " ".join(spoken.split()) == "Here it is: (the code is in the transcript) Call f."
+    f = CodeFenceFilter()
+    assert f.feed("use `x` here") + f.flush() == "use `x` here"

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from polyvox.cascade.llm import LlamaLLM, ParsedToolCall, ToolCallFilter, parse_tool_calls
-from polyvox.cascade.text import ClauseSplitter, speakable
+from polyvox.cascade.text import ClauseSplitter, CodeFenceFilter, speakable
 from polyvox.cascade.tts import DEFAULT_PROSODY, TTS, Prosody
 from polyvox.engine import CancelToken
 from polyvox.events import AudioChunk, Event, TextDelta, Timings
@@ -78,7 +78,7 @@ def speak_reply(
 
     producer = threading.Thread(target=produce, name="cascade-llm", daemon=True)
     producer.start()
-    splitter, filt = ClauseSplitter(), ToolCallFilter(tools_enabled=bool(tools))
+    splitter, filt, fences = ClauseSplitter(), ToolCallFilter(tools_enabled=bool(tools)), CodeFenceFilter()
     reply = SpokenReply()
     parts: list[str] = []
     spoken_samples = audio_before
@@ -90,14 +90,14 @@ def speak_reply(
                 break
             if item is _DONE:
                 text = filt.flush()
-                clauses = splitter.feed(text) + splitter.flush()
+                clauses = splitter.feed(fences.feed(text) + fences.flush()) + splitter.flush()
             elif isinstance(item, BaseException):
                 raise item
             else:
                 if not timings.llm_first_token_ms:
                     timings.llm_first_token_ms = ms()
                 text = filt.feed(str(item))
-                clauses = splitter.feed(text)
+                clauses = splitter.feed(fences.feed(text))
             if text:
                 parts.append(text)
                 yield TextDelta(text)

@@ -74,6 +74,42 @@ class ClauseSplitter:
         return [rest] if rest else []
 
 
+class CodeFenceFilter:
+    """Streaming: drops text between ``` fences from what is spoken (the transcript keeps it).
+
+    A reply with a code block says "(the code is in the transcript)" once instead of reading the
+    code aloud symbol by symbol.
+    """
+
+    FENCE = "```"
+    NOTE = " (the code is in the transcript) "
+
+    def __init__(self) -> None:
+        self.inside = False
+        self.pending = ""  # trailing backticks that may be the start of a fence
+
+    def feed(self, piece: str) -> str:
+        text, out = self.pending + piece, ""
+        self.pending = ""
+        while text:
+            i = text.find(self.FENCE)
+            if i < 0:
+                keep = len(text) - len(text.rstrip("`"))  # a fence may be split across pieces
+                body, self.pending = text[: len(text) - keep], text[len(text) - keep :]
+                if not self.inside:
+                    out += body
+                break
+            if not self.inside:
+                out += text[:i] + self.NOTE
+            self.inside = not self.inside
+            text = text[i + len(self.FENCE) :]
+        return out
+
+    def flush(self) -> str:
+        rest, self.pending = ("" if self.inside else self.pending), ""
+        return rest
+
+
 _MARKUP = [
     (re.compile(r"```.*?```", re.S), " "),  # code blocks are not read aloud
     (re.compile(r"`([^`]*)`"), r"\1"),
