@@ -63,6 +63,10 @@ def speak_reply(
     sr = tts.sample_rate
     tokens: queue.Queue[object] = queue.Queue()
     stop = threading.Event()
+    # While the first clause is voiced the LLM waits, so the TTS has both cores: the first audio comes
+    # ~0.4 s sooner on 2 cores; later clauses overlap with generation (audio is already playing).
+    llm_may_run = threading.Event()
+    llm_may_run.set()
 
     def ms() -> float:
         return (time.perf_counter() - t0) * 1000.0
@@ -71,6 +75,7 @@ def speak_reply(
         try:
             for piece in llm.stream_chat(messages, max_tokens=max_tokens, tools=tools, stop_flag=stop):
                 tokens.put(piece)
+                llm_may_run.wait()
         except BaseException as e:  # re-raised in the consumer
             tokens.put(e)
         finally:
@@ -114,17 +119,23 @@ def speak_reply(
                     spoken_samples += len(gap)
                     yield AudioChunk(gap, sr, "")
                 previous_end = said[-1] if not said[-1].isalnum() else ""
+                first = not timings.tts_first_audio_ms
+                if first:
+                    llm_may_run.clear()
                 for chunk in tts.stream(said, voice.language, voice=voice.voice, prosody=voice.prosody):
+                    llm_may_run.set()
                     if cancel.cancelled:
                         break
                     if not timings.tts_first_audio_ms:
                         timings.tts_first_audio_ms = ms()
                     spoken_samples += len(chunk)
                     yield AudioChunk(chunk, sr, said)
+                llm_may_run.set()
             if item is _DONE:
                 break
     finally:
         stop.set()
+        llm_may_run.set()
         producer.join(timeout=5)
     reply.text = "".join(parts).strip()
     reply.audio_samples = spoken_samples - audio_before
