@@ -36,6 +36,14 @@ class Transcription:
     language_probability: float
 
 
+def _compression_ratio(text: str) -> float:
+    """len(text) / len(zlib(text)): high for degenerate, repeating output."""
+    import zlib
+
+    raw = text.encode("utf-8")
+    return len(raw) / max(len(zlib.compress(raw)), 1) if raw else 0.0
+
+
 class WhisperASR:
     """faster-whisper over the packaged model, or the user's own (POLYVOX_ASR_MODEL: folder or hub id)."""
 
@@ -93,16 +101,24 @@ class WhisperASR:
 
         tok = Tokenizer(self._model.hf_tokenizer, True, task="transcribe", language=language)
         prompt = [*tok.sot_sequence, tok.no_timestamps]
-        result = self._model.model.generate(
-            encoded,
-            [prompt],
-            beam_size=self.options.beam_size,
-            max_length=self._model.max_length,
-            suppress_blank=True,
-            suppress_tokens=get_suppressed_tokens(tok, (-1,)),
-            repetition_penalty=1.0,
-        )[0]
-        return tok.decode(result.sequences_ids[0]).strip()
+        suppress = get_suppressed_tokens(tok, (-1,))
+        text = ""
+        # greedy first; a repetition loop ("पर पर पर …", compression ratio > 2.4 as in Whisper's own
+        # fallback rule) is decoded again with n-gram repeats forbidden
+        for no_repeat in (0, 3):
+            result = self._model.model.generate(
+                encoded,
+                [prompt],
+                beam_size=self.options.beam_size,
+                max_length=self._model.max_length,
+                suppress_blank=True,
+                suppress_tokens=suppress,
+                no_repeat_ngram_size=no_repeat,
+            )[0]
+            text = tok.decode(result.sequences_ids[0]).strip()
+            if _compression_ratio(text) <= 2.4:
+                break
+        return text
 
     def _transcribe_long(self, audio: np.ndarray, language: str | None, allowed) -> Transcription:
         text, info = self._decode(audio, language)
