@@ -174,3 +174,10 @@ def test_cli_talk_json_two_turns(say, tmp_path: Path, capsys: pytest.CaptureFixt
     assert "berlin" in lines[1]["reply_text"].lower(), lines
     info = sf.info(out)
     assert info.samplerate == 24_000 and info.duration > 1.0
+
+
+def test_language_the_asr_lacks_is_still_answered(cascade, say16k):
+    # Whisper has no Odia: the turn is transcribed without a pin, the reply stays in Odia (espeak-ng)
+    result, audio = cascade.run(Turn(audio=say16k("ଫ୍ରାନ୍ସର ରାଜଧାନୀ କଣ?", "or"), language="or"))
+    assert result.language == "or" and len(audio) > 0
+    assert "speech recognition has no 'or'" in result.trace["warning"]

@@ -79,6 +79,8 @@ class WhisperASR:
         ~0.4 s extra on 2 cores). Longer audio goes through transcribe() in 30 s windows.
         """
         audio = np.asarray(audio, np.float32)
+        if language is not None and language not in self.languages:
+            language = None  # Whisper cannot decode in it (e.g. Odia): recognise freely, the reply stays pinned
         if len(audio) > WINDOW_SAMPLES or not self._model.model.is_multilingual:
             return self._transcribe_long(audio, language, allowed)
         from faster_whisper.audio import pad_or_trim
@@ -94,6 +96,13 @@ class WhisperASR:
                 ranked = [(c, p) for c, p in ranked if c in allowed] or ranked
             lang, prob = ranked[0]
         return Transcription(self._decode_encoded(encoded, lang), lang, prob)
+
+    @property
+    def languages(self) -> frozenset[str]:
+        """The language codes Whisper can transcribe (99 for the multilingual models)."""
+        from faster_whisper.tokenizer import _LANGUAGE_CODES
+
+        return frozenset(_LANGUAGE_CODES)
 
     def _decode_encoded(self, encoded, language: str) -> str:
         from faster_whisper.tokenizer import Tokenizer

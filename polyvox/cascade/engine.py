@@ -148,6 +148,8 @@ class CascadeEngine(Engine):
             timings.vad_ms = ms()
             yield SpeechStarted(start_ms)
             yield SpeechStopped(end_ms)
+            if turn.language and turn.language not in self.asr.languages:
+                warnings.append(f"speech recognition has no '{turn.language}': transcribed without a language pin")
             tr = self.asr.transcribe(speech, language=turn.language, allowed=self._candidates)
             timings.asr_ms = ms()
             if not tr.text:
