@@ -36,6 +36,11 @@ class Transcription:
     language_probability: float
 
 
+def _likeliest(ranked: list[tuple[str, float]], allowed) -> tuple[str, float]:
+    """The most probable language of `ranked` (best first) that is in `allowed` (all when none is)."""
+    return next(((c, p) for c, p in ranked if not allowed or c in allowed), ranked[0])
+
+
 def _compression_ratio(text: str) -> float:
     """len(text) / len(zlib(text)): high for degenerate, repeating output."""
     import zlib
@@ -92,9 +97,7 @@ class WhisperASR:
         lang, prob = language, 1.0
         if language is None:
             ranked = [(tok[2:-2], float(p)) for tok, p in self._model.model.detect_language(encoded)[0]]
-            if allowed:
-                ranked = [(c, p) for c, p in ranked if c in allowed] or ranked
-            lang, prob = ranked[0]
+            lang, prob = _likeliest(ranked, allowed)
         return Transcription(self._decode_encoded(encoded, lang), lang, prob)
 
     @property
@@ -133,9 +136,8 @@ class WhisperASR:
         text, info = self._decode(audio, language)
         lang, prob = info.language, float(info.language_probability)
         if language is None and allowed and lang not in allowed:
-            ranked = [(code, p) for code, p in (info.all_language_probs or []) if code in allowed]
-            if ranked:
-                lang, prob = ranked[0]
+            lang, prob = _likeliest(info.all_language_probs or [(lang, prob)], allowed)
+            if lang != info.language:
                 text, _ = self._decode(audio, lang)
         return Transcription(text, lang, float(prob))
 
@@ -150,8 +152,3 @@ class WhisperASR:
             vad_filter=False,
         )
         return " ".join(s.text.strip() for s in segments).strip(), info
-
-    def detect_language(self, audio: np.ndarray) -> tuple[str, float]:
-        """Language ID on the first 30 s: (code, probability)."""
-        lang, prob, _ = self._model.detect_language(np.asarray(audio[: 30 * SAMPLE_RATE], np.float32))
-        return lang, float(prob)

@@ -52,7 +52,6 @@ class CascadeConfig:
     asr: AsrOptions = field(default_factory=AsrOptions)
     llm: LlmOptions = field(default_factory=LlmOptions)
     use_fallback_llm: bool = False  # SmolLM2-135M instead of Qwen2.5-0.5B (faster, weaker, English)
-    max_reply_tokens: int = 160
     # Languages the user may speak (ISO 639-1). Language ID picks the likeliest of these; None = every
     # language the TTS can voice. Naming the few expected languages avoids misfires on short turns.
     languages: tuple[str, ...] | None = None

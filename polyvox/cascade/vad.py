@@ -7,7 +7,6 @@ signal; `VadStream` does the same incrementally with explicit state, so streamin
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -61,12 +60,14 @@ class SileroVAD:
         opts.intra_op_num_threads = 1
         opts.inter_op_num_threads = 1
         self._session = ort.InferenceSession(str(model_path), sess_options=opts, providers=["CPUExecutionProvider"])
+        names = {i.name for i in self._session.get_inputs()}
+        if names != {"input", "state", "sr"}:
+            raise ValueError(f"unexpected silero-vad inputs {sorted(names)} (want input, state, sr)")
         self._sr = np.array(SAMPLE_RATE, dtype=np.int64)
-        self._lock = threading.Lock()
 
-    def _score(self, window: np.ndarray, state: VadState) -> float:
+    def score(self, window: np.ndarray, state: VadState) -> float:
         """window: (512,) float32 -> speech probability; advances `state`."""
-        x = np.concatenate([state.context, window])[None, :]  # (1, 576)
+        x = np.concatenate([state.context, window.astype(np.float32, copy=False)])[None, :]  # (1, 576)
         prob, rnn = self._session.run(None, {"input": x, "state": state.rnn, "sr": self._sr})
         state.rnn = rnn
         state.context = window[-CONTEXT:].copy()
@@ -102,7 +103,7 @@ class VadStream:
         k = len(buf) // WINDOW
         out = np.empty(k, np.float32)
         for i in range(k):
-            out[i] = self.vad._score(buf[i * WINDOW : (i + 1) * WINDOW], self.state)
+            out[i] = self.vad.score(buf[i * WINDOW : (i + 1) * WINDOW], self.state)
         self.state.pending = buf[k * WINDOW :]
         return out
 
@@ -113,7 +114,7 @@ class VadStream:
         tail = np.zeros(WINDOW, np.float32)
         tail[: len(self.state.pending)] = self.state.pending
         self.state.pending = np.zeros(0, np.float32)
-        return np.array([self.vad._score(tail, self.state)], np.float32)
+        return np.array([self.vad.score(tail, self.state)], np.float32)
 
 
 def segments_from_probabilities(probs: np.ndarray, n_samples: int, options: VadOptions) -> list[Segment]:

@@ -21,7 +21,6 @@ log = logging.getLogger(__name__)
 
 WINDOW = 512  # samples at 16 kHz: silero's window size
 WINDOW_MS = WINDOW * 1000 / SAMPLE_RATE  # 32.0 ms per decision
-SILERO_CONTEXT = 64  # samples of the previous window silero v5+ expects in front of each window
 HYSTERESIS = 0.15  # speech ends below threshold - 0.15 (silero's own neg_threshold rule)
 
 
@@ -56,18 +55,12 @@ class EnergyScorer(SpeechScorer):
 
 
 class SileroModel:
-    """The silero-vad ONNX session, shared by every stream (onnxruntime's run() is thread-safe)."""
+    """The silero-vad model, shared by every stream (polyvox.cascade.vad.SileroVAD; run() is thread-safe)."""
 
     def __init__(self, path: str) -> None:
-        import onnxruntime as ort
+        from polyvox.cascade.vad import SileroVAD
 
-        opts = ort.SessionOptions()
-        opts.intra_op_num_threads = 1  # a 32 ms window is tiny: threads cost more than they give
-        opts.inter_op_num_threads = 1
-        self.session = ort.InferenceSession(path, sess_options=opts, providers=["CPUExecutionProvider"])
-        names = {i.name for i in self.session.get_inputs()}
-        if names != {"input", "state", "sr"}:
-            raise ValueError(f"unexpected silero-vad inputs {sorted(names)} (want input, state, sr)")
+        self.vad = SileroVAD(path)
 
     @classmethod
     def load_default(cls) -> SileroModel | None:
@@ -88,16 +81,13 @@ class SileroScorer(SpeechScorer):
     """Per-stream silero state: the recurrent state (2, 1, 128) and the last 64 samples of context."""
 
     def __init__(self, model: SileroModel) -> None:
+        from polyvox.cascade.vad import VadState
+
         self.model = model
-        self.state = np.zeros((2, 1, 128), np.float32)
-        self.context = np.zeros(SILERO_CONTEXT, np.float32)
-        self.sr = np.array(SAMPLE_RATE, np.int64)
+        self.state = VadState()
 
     def __call__(self, window: np.ndarray) -> float:
-        x = np.concatenate([self.context, window.astype(np.float32)])[None, :]  # (1, 64 + 512)
-        out, self.state = self.model.session.run(None, {"input": x, "state": self.state, "sr": self.sr})
-        self.context = x[0, -SILERO_CONTEXT:]
-        return float(out[0, 0])
+        return self.model.vad.score(window, self.state)
 
 
 @dataclass(frozen=True)
