@@ -2,6 +2,9 @@
 
     translate(llm, "I would like a table for two.", "en", "es")  # → "Me gustaría una mesa para dos."
 
+The engine's translation mode is `Conversation(translate_to="es")` (`polyvox talk --translate-to es`, or a
+Realtime session's `?translate_to=es` / `session.polyvox.translate_to`); `target_language()` validates the code.
+
 The prompt is tuned for the small default LLM (Qwen2.5-Coder-0.5B): a system rule, one worked example
 pair (source → target) when both languages have one, then the text. The model copies the example's
 form: the translation only, no quotes, no notes.
@@ -25,9 +28,10 @@ prompt hits that limit; a larger LLM is the fix.
 from __future__ import annotations
 
 import inspect
+from collections.abc import Collection
 from typing import Any, Protocol
 
-from polyvox.cascade.languages import language_name
+from polyvox.cascade.languages import NAMES, language_name
 
 
 class ChatLLM(Protocol):
@@ -46,6 +50,17 @@ EXAMPLES: dict[str, str] = {
     "nl": "Mijn buurman repareert elk weekend oude fietsen in zijn garage.",
     "hi": "मेरा पड़ोसी हर सप्ताहांत अपने गैराज में पुरानी साइकिलें ठीक करता है।",
 }
+
+
+def target_language(code: object, speakable: Collection[str] | None = None) -> str:
+    """A translation target as a lower-case ISO 639-1 code ("ES " -> "es"); ValueError naming the choices
+    for anything else. speakable: the languages the engine can voice (default: every language polyvox names)."""
+    choices = sorted(speakable) if speakable is not None else sorted(NAMES)
+    value = code.strip().lower() if isinstance(code, str) else code
+    if not isinstance(value, str) or value not in choices:
+        shown = repr(code)[:40]
+        raise ValueError(f"unknown translation language {shown}: use an ISO 639-1 code, one of {', '.join(choices)}")
+    return value
 
 
 def _system(source: str, target: str) -> str:

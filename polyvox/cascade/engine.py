@@ -158,9 +158,13 @@ class CascadeEngine(Engine):
         yield UserTranscript(user_text, language, lang_prob)
 
         # what the voice says beyond the words: emotion, who is speaking; what memory knows
-        heard = self.understanding.hear(conv, speech, user_text, language)
+        detected = lang_prob if speech is not None else None  # typed text: the language is a default
+        heard = self.understanding.hear(
+            conv, speech, user_text, language, detected, turn.language is not None, self._candidates
+        )
         trace.update(heard.trace)
-        reply_language = conv.translate_to or language
+        answer_language = heard.reply_language or language  # a stored preference decides an unsure turn
+        reply_language = conv.translate_to or answer_language
         voice = Voice(reply_language, turn.voice, heard.prosody)
         if voice.voice is not None:
             try:
@@ -178,7 +182,9 @@ class CascadeEngine(Engine):
             )
             trace["translated_to"] = conv.translate_to
         else:
-            reply = yield from self._answer(turn, conv, user_text, language, heard, voice, cancel, timings, t0, trace)
+            reply = yield from self._answer(
+                turn, conv, user_text, answer_language, heard, voice, cancel, timings, t0, trace
+            )
 
         if user_text and not cancel.cancelled:
             conv.turns += 1
@@ -203,6 +209,7 @@ class CascadeEngine(Engine):
         """Reply to the user; run engine tools and continue (up to max_tool_rounds); hand client tools back."""
         registry = self._tools(conv)
         engine_tools = select_tools(user_text, registry.schemas()) if registry is not None and user_text else []
+        engine_tools = [t for t in engine_tools if t.get("function", t).get("name") not in heard.skip_tools]
         system = build_system(language, turn.instructions, heard.mood, heard.memory, heard.speaker_line)
         history = list(turn.history)
         total = SpokenReply()

@@ -1,16 +1,19 @@
 """Listening beyond the words: the user's emotion, who is speaking, and what memory knows about them.
 
 Per-conversation state (speaker tracker, prosody baselines) lives in `Conversation.state`; durable
-state (facts, speaker profiles) in the SQLite MemoryStore, used only when the conversation has a
-`user_id`. Each part degrades to "off" with a trace warning if its model cannot load, so a missing
-optional piece never costs the user the answer.
+state (facts, turns, speaker profiles) in the SQLite MemoryStore, used only when the conversation has a
+`user_id`. With a user, memories nearest in meaning to what was said (e5 embeddings) lead the memory
+line of the system prompt, and stored preferences apply: a preferred language answers a turn whose
+language is unsure, a preferred pace sets the reply's speed. Each part degrades to "off" with a trace
+note if its model cannot load, so a missing optional piece never costs the user the answer.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-from dataclasses import dataclass, field
+from collections.abc import Collection
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -18,8 +21,11 @@ import numpy as np
 from polyvox.cascade.tts import DEFAULT_PROSODY, Prosody
 from polyvox.engine import Conversation
 from polyvox.errors import PolyvoxError
+from polyvox.memory.retrieve import RetrievalOptions
 
 log = logging.getLogger(__name__)
+
+PACE_SPEED = {"slow": 0.85, "fast": 1.15}  # reply speed factor for a stored pace preference
 
 
 @dataclass(frozen=True)
@@ -29,6 +35,12 @@ class UnderstandingOptions:
     emotion: bool = True  # recognise the user's emotion; fit the reply's wording and voice to it
     speakers: bool = True  # label each turn with a speaker id (Resemblyzer embeddings)
     memory_path: str | None = None  # SQLite file; default $POLYVOX_HOME/memory.sqlite3 (used with a user_id)
+    retrieval: bool = True  # rank memories by meaning (multilingual-e5-small); off: every fact, newest first
+    recall: RetrievalOptions = field(default_factory=RetrievalOptions)  # how many memories, how similar
+    memory_chars: int = 400  # budget of the memory line in the system prompt
+    # a stored preferred language answers a turn that pins none and whose language ID is below this
+    # (typed turns: always, their language is a default, not a detection)
+    language_unsure_below: float = 0.75
 
 
 @dataclass
@@ -37,7 +49,11 @@ class Heard:
 
     prosody: Prosody = DEFAULT_PROSODY  # how to voice the reply
     mood: str = ""  # a line for the LLM about the user's state ("" when neutral/unsure)
-    memory: str = ""  # what is known about the user
+    memory: str = ""  # what is known about the user, the memories most relevant to this turn first
+    reply_language: str | None = None  # the user's stored preferred language, when it decides this turn
+    # engine tools not to offer this turn: retrieved memories in the prompt already do recall_memory's job,
+    # and offered it the 0.5B model answers "what's my pet's name?" with a call to a tool named "Rex"
+    skip_tools: frozenset[str] = frozenset()
     speaker_line: str = ""  # who is speaking, when several people are in the conversation
     trace: dict[str, Any] = field(default_factory=dict)
 
@@ -68,17 +84,25 @@ class Understanding:
                 torch.set_num_threads(1)
             except (PolyvoxError, ImportError) as e:
                 self.problems.append(f"speaker labels off: {e}")
+        self.embedder = None
+        if self.options.retrieval:
+            try:
+                from polyvox.memory.embed import load_embedder
+
+                self.embedder = load_embedder()
+            except PolyvoxError as e:
+                self.problems.append(f"memory retrieval off, facts newest first: {e}")
         self._memory = None
         self._lock = threading.Lock()
 
     @property
     def memory(self):
-        """The MemoryStore (opened on first use)."""
+        """The MemoryStore (opened on first use; writes vectors when the embedder loaded)."""
         with self._lock:
             if self._memory is None:
                 from polyvox.memory import MemoryStore
 
-                self._memory = MemoryStore(self.options.memory_path)
+                self._memory = MemoryStore(self.options.memory_path, embedder=self.embedder)
             return self._memory
 
     def warmup(self) -> None:
@@ -90,8 +114,22 @@ class Understanding:
                 self.encoder = None
 
     # -- per turn ---------------------------------------------------------------------------------
-    def hear(self, conv: Conversation, speech: np.ndarray | None, text: str, language: str) -> Heard:
-        """Emotion, speaker and memory for one user turn (speech: (n,) float32 16 kHz, None for typed text)."""
+    def hear(
+        self,
+        conv: Conversation,
+        speech: np.ndarray | None,
+        text: str,
+        language: str,
+        language_probability: float | None = None,
+        pinned: bool = False,
+        speakable: Collection[str] | None = None,
+    ) -> Heard:
+        """Emotion, speaker, memory and stored preferences for one user turn.
+
+        speech: (n,) float32 16 kHz, None for typed text. language_probability: language ID's confidence
+        (None: not detected, e.g. typed text). pinned: the caller fixed the reply language. speakable: the
+        languages the reply can be voiced in (a stored preference outside them is not applied).
+        """
         from polyvox.affect import reply_style
 
         heard = Heard()
@@ -114,13 +152,73 @@ class Understanding:
         heard.prosody, heard.mood = style.prosody, style.instruction
         heard.trace["reply_emotion"] = style.emotion
         if conv.user_id:
-            try:
-                heard.memory = self.memory.context_text(conv.user_id)
-            except PolyvoxError as e:  # a locked/corrupt memory file must not cost the answer
-                heard.trace.setdefault("notes", []).append(f"memory unavailable: {e}")
-            if heard.memory:
-                heard.trace["memory"] = heard.memory
+            facts = self._recall(conv, text, heard)
+            unsure = language_probability is None or language_probability < self.options.language_unsure_below
+            applied = self._preferences(facts, heard, conv.translate_to is None and not pinned and unsure, speakable)
+            if applied:
+                heard.trace["applied_preferences"] = applied
         return heard
+
+    def _recall(self, conv: Conversation, text: str, heard: Heard) -> list:
+        """Fill heard.memory (retrieved memories first, then the other facts); returns the user's facts."""
+        from polyvox.memory.facts import describe
+        from polyvox.memory.retrieve import memory_text
+
+        assert conv.user_id is not None
+        try:
+            facts = self.memory.recall(conv.user_id, limit=50)
+        except PolyvoxError as e:  # a locked/corrupt memory file must not cost the answer
+            heard.trace.setdefault("notes", []).append(f"memory unavailable: {e}")
+            return []
+        memories = []
+        if self.embedder is not None and text.strip():
+            try:
+                memories = self.memory.retrieve(conv.user_id, text, self.options.recall, exclude_session=conv.id)
+            except (PolyvoxError, ValueError) as e:
+                heard.trace.setdefault("notes", []).append(f"memory retrieval failed, facts newest first: {e}")
+        heard.memory = (
+            memory_text(memories, facts, self.options.memory_chars)
+            if memories
+            else describe(facts, self.options.memory_chars)
+        )
+        if memories:
+            heard.skip_tools = frozenset({"recall_memory"})
+            heard.trace["retrieved_memories"] = [
+                {"text": m.text, "score": round(m.score, 3), "relevance": round(m.relevance, 3)} for m in memories
+            ]
+        if heard.memory:
+            heard.trace["memory"] = heard.memory
+        return facts
+
+    def _preferences(
+        self, facts: list, heard: Heard, language_open: bool, speakable: Collection[str] | None
+    ) -> dict[str, str]:
+        """Apply the stored language (when this turn's is open) and pace; returns what was applied."""
+        applied: dict[str, str] = {}
+        prefs = {f.key: f.value for f in facts if f.key in ("language", "pace")}
+        lang = prefs.get("language")
+        if language_open and lang and (speakable is None or lang in speakable):
+            from polyvox.cascade.languages import language_name
+
+            heard.reply_language = applied["language"] = lang
+            # "Always answer in X" alone is ignored by the 0.5B model for an English question (0/3 in
+            # Spanish); this line with it: 3/3
+            rule = f"The user wants every answer in {language_name(lang)}, whatever language they speak."
+            heard.memory = f"{heard.memory} {rule}".strip()
+            heard.trace["memory"] = heard.memory
+        factor = PACE_SPEED.get(prefs.get("pace", ""))
+        if factor is not None:
+            from polyvox.affect.style import MIRROR
+
+            p = heard.prosody
+            heard.prosody = replace(
+                p,
+                speed=float(np.clip(p.speed * factor, *MIRROR.speed)),
+                pause_ms=float(np.clip(p.pause_ms / factor, *MIRROR.pause)),
+            )
+            applied["pace"] = prefs["pace"]
+            heard.trace["reply_speed"] = round(heard.prosody.speed, 3)
+        return applied
 
     def _speaker(self, conv: Conversation, speech: np.ndarray, heard: Heard) -> str | None:
         if self.encoder is None:

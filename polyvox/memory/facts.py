@@ -68,19 +68,50 @@ def clean_fact(fact: Fact) -> Fact:
     return Fact(key, value, confidence, fact.source[:500], fact.session_id, fact.turn, fact.created_at, fact.updated_at)
 
 
-def describe(facts: list[Fact], max_chars: int = 400) -> str:
-    """`Known about the user: name Anna; lives in Berlin; prefers Spanish; likes jazz, hiking.` ('' if none)."""
+def phrases(facts: list[Fact]) -> list[str]:
+    """Facts as prompt phrases, one per key in PHRASES order, values joined: ['name Anna', 'likes jazz, hiking']."""
     values: dict[str, list[str]] = {}
     for f in facts:
         value = language_name(f.value) if f.key == "language" else f.value
         if value not in values.setdefault(f.key, []):
             values[f.key].append(value)
     order = [k for k in PHRASES if k in values] + [k for k in values if k not in PHRASES]
-    parts = [PHRASES.get(k, k + ": {}").format(", ".join(values[k])) for k in order]
+    return [PHRASES.get(k, k + ": {}").format(", ".join(values[k])) for k in order]
+
+
+def join_known(parts: list[str], max_chars: int = 400) -> str:
+    """`Known about the user: a; b; c.` with as many parts, in order, as fit in `max_chars` ('' if none)."""
     text = ""
     for part in parts:
         candidate = f"{text}; {part}" if text else part
         if len("Known about the user: ") + len(candidate) + 1 > max_chars:
-            break
+            continue  # a long part does not crowd out the shorter ones after it
         text = candidate
     return f"Known about the user: {text}." if text else ""
+
+
+def describe(facts: list[Fact], max_chars: int = 400) -> str:
+    """`Known about the user: name Anna; lives in Berlin; prefers Spanish; likes jazz, hiking.` ('' if none)."""
+    return join_known(phrases(facts), max_chars)
+
+
+# How a fact reads as a sentence of the user's, for embedding: first person, like the questions that look
+# for it ("what's my name?" is nearer "My name is Anna." than "name Anna").
+STATEMENTS: dict[str, str] = {
+    "name": "My name is {}.",
+    "location": "I live in {}.",
+    "origin": "I am from {}.",
+    "language": "My preferred language is {}.",  # not a request: requests ("tell me a joke") would match it
+    "pace": "I want {} speech.",
+    "age": "I am {} years old.",
+    "job": "I work as {}.",
+    "likes": "I like {}.",
+    "dislikes": "I don't like {}.",
+    "topics": "I am interested in {}.",
+}
+
+
+def statement(fact: Fact) -> str:
+    """The fact as the user would say it: 'My name is Anna.', 'My favourite colour is blue.'."""
+    value = language_name(fact.value) if fact.key == "language" else fact.value
+    return STATEMENTS.get(fact.key, "My " + fact.key + " is {}.").format(value)

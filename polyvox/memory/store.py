@@ -6,23 +6,40 @@ writer, and several threads or processes may share the file (each operation open
 connection and waits up to `busy_timeout_s` for a lock). The schema is versioned with
 `PRAGMA user_version` and migrated forward in a transaction; a file from a newer polyvox, a file that
 is not a polyvox database, or a corrupt one raises MemoryStoreError and is never modified.
+
+With an `embedder` (polyvox.memory.embed), facts and user turns are written with their e5 vector in the
+same transaction, and `retrieve()` finds the memories nearest in meaning to what the user says now.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import re
 import sqlite3
 import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from polyvox.errors import PolyvoxError
 from polyvox.memory.extract import Extractor, extract_facts
-from polyvox.memory.facts import SINGLE_VALUED, Fact, clean_fact, describe
+from polyvox.memory.facts import SINGLE_VALUED, Fact, clean_fact, describe, statement
+from polyvox.memory.retrieve import (
+    Embedder,
+    Memory,
+    RetrievalOptions,
+    baseline,
+    encode_vector,
+    is_question,
+    load_candidates,
+    rank,
+    save_vectors,
+)
+
+log = logging.getLogger(__name__)
 
 # Each migration takes the schema from version i to i + 1 (index i). Append only; never edit a shipped one.
 MIGRATIONS: list[str] = [
@@ -60,6 +77,14 @@ MIGRATIONS: list[str] = [
         profile TEXT NOT NULL,
         updated_at REAL NOT NULL
     );
+    """,
+    # 2 → 3: e5 embedding vectors of facts and user turns for retrieval (polyvox.memory.retrieve): float32
+    # BLOB + the model that made it; NULL until embedded (rows of older files are embedded on first retrieval)
+    """
+    ALTER TABLE facts ADD COLUMN vector BLOB;
+    ALTER TABLE facts ADD COLUMN vector_model TEXT;
+    ALTER TABLE turns ADD COLUMN vector BLOB;
+    ALTER TABLE turns ADD COLUMN vector_model TEXT;
     """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -131,9 +156,12 @@ def _score(fact: Fact, words: set[str]) -> int:
 class MemoryStore:
     """Per-user facts, turn log and speaker profiles in one SQLite file; safe across threads and processes."""
 
-    def __init__(self, path: str | Path | None = None, busy_timeout_s: float = 5.0) -> None:
+    def __init__(
+        self, path: str | Path | None = None, busy_timeout_s: float = 5.0, embedder: Embedder | None = None
+    ) -> None:
         self.path = Path(path).expanduser() if path is not None else default_memory_path()
         self.busy_timeout_s = busy_timeout_s
+        self.embedder = embedder  # None: no vectors are written and retrieve() finds nothing
         if self.path.is_dir():
             raise MemoryStoreError(f"memory path {self.path} is a folder", "pass a file path, e.g. memory.sqlite3")
         try:
@@ -227,10 +255,11 @@ class MemoryStore:
         """
         user_id = _check_id("user_id", user_id)
         cleaned = [clean_fact(f) for f in facts]
+        vectors = self._vectors([statement(f) for f in cleaned])
         now = time.time()
         stored: list[Fact] = []
         with self._connect(write=True) as conn:
-            for f in cleaned:
+            for f, (blob, model) in zip(cleaned, vectors, strict=True):
                 if f.key in SINGLE_VALUED:
                     row = conn.execute(
                         "SELECT value, confidence FROM facts WHERE user_id = ? AND key = ?", (user_id, f.key)
@@ -242,11 +271,13 @@ class MemoryStore:
                     )
                 conn.execute(
                     """INSERT INTO facts (user_id, key, value, confidence, source, session_id, turn, created_at,
-                                          updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                                          updated_at, vector, vector_model) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                        ON CONFLICT (user_id, key, value) DO UPDATE SET
                            confidence = max(confidence, excluded.confidence), source = excluded.source,
-                           session_id = excluded.session_id, turn = excluded.turn, updated_at = excluded.updated_at""",
-                    (user_id, f.key, f.value, f.confidence, f.source, f.session_id, f.turn, now, now),
+                           session_id = excluded.session_id, turn = excluded.turn, updated_at = excluded.updated_at,
+                           vector = COALESCE(excluded.vector, vector),
+                           vector_model = COALESCE(excluded.vector_model, vector_model)""",
+                    (user_id, f.key, f.value, f.confidence, f.source, f.session_id, f.turn, now, now, blob, model),
                 )
                 stored.append(Fact(f.key, f.value, f.confidence, f.source, f.session_id, f.turn, now, now))
         return stored
@@ -274,8 +305,12 @@ class MemoryStore:
         return self.remember(user_id, facts) if facts else []
 
     def recall(self, user_id: str, query: str | None = None, limit: int = 20) -> list[Fact]:
-        """The user's facts, newest first; with `query`, only those matching it (by value or key words),
-        best match first — or all of them when none matches."""
+        """The user's facts, newest first; with `query`, only those matching it, best match first — or all
+        the facts when nothing matches.
+
+        A fact matches by key or value words; with an embedder also by meaning, and earlier user turns
+        near the query come too, as Fact("said", <their words>, confidence 0.5) (they are not stored facts).
+        """
         user_id = _check_id("user_id", user_id)
         with self._connect() as conn:
             rows = conn.execute(
@@ -286,10 +321,76 @@ class MemoryStore:
         facts = [Fact(*row) for row in rows]
         if query:
             words = {w.lower() for w in _WORD.findall(query)}
-            scored = [(_score(f, words), i, f) for i, f in enumerate(facts)]
-            if any(s for s, _, _ in scored):
-                facts = [f for s, _, f in sorted(scored, key=lambda t: (-t[0], t[1])) if s > 0]
+            found, floor = self._by_meaning(user_id, query, len(facts) + limit)
+            near = {(m.fact.key, m.fact.value.lower()): m.relevance - floor for m in found if m.fact is not None}
+            # a key word counts 1, a value word 2; meaning adds 20 x its relevance above the floor (0.05 = 1 word)
+            scored = [(_score(f, words) + 20 * near.get((f.key, f.value.lower()), 0.0), f) for f in facts]
+            scored += [
+                (
+                    20 * (m.relevance - floor),
+                    Fact("said", m.text, 0.5, m.text, m.session_id, None, m.created_at, m.created_at),
+                )
+                for m in found
+                if m.kind == "turn"
+            ]
+            if any(s > 0 for s, _ in scored):
+                facts = [f for s, f in sorted(scored, key=lambda t: -t[0]) if s > 0]  # stable: newest first on ties
         return facts[: max(limit, 0)]
+
+    def _by_meaning(self, user_id: str, query: str, k: int) -> tuple[list[Memory], float]:
+        """(up to k memories at or above the relevance floor, no margin; the floor); [] without an embedder."""
+        options = RetrievalOptions(top_k=k, margin=1.0)
+        if self.embedder is None:
+            return [], options.min_relevance
+        try:
+            return self.retrieve(user_id, query, options), options.min_relevance
+        except (PolyvoxError, ValueError) as e:
+            log.warning("recall by meaning off: %s", e)
+            return [], options.min_relevance
+
+    def retrieve(
+        self,
+        user_id: str,
+        text: str,
+        options: RetrievalOptions | None = None,
+        exclude_session: str | None = None,
+    ) -> list[Memory]:
+        """The user's memories (facts and earlier user turns) nearest in meaning to `text`,
+        best first, at most `top_k`, each at least `min_relevance`. Turns of `exclude_session` (the
+        current conversation, already in the LLM's history) are left out. Needs an embedder ([] without);
+        rows without a vector are embedded now (up to `backfill`) and keep it. Never reads another user's rows.
+        """
+        user_id = _check_id("user_id", user_id)
+        options = options or RetrievalOptions()
+        if not isinstance(text, str):
+            raise ValueError(f"text must be a string, got {type(text).__name__}")
+        if self.embedder is None or not text.strip():
+            return []
+        query = self.embedder.query(text)  # (dim,)
+        with self._connect() as conn:
+            candidates = load_candidates(conn, user_id, self.embedder, options, exclude_session)
+        missing = [c for c in candidates if c.vector is None][: max(options.backfill, 0)]
+        if missing:
+            vectors = self.embedder.passages([c.text for c in missing])  # (m, dim)
+            with self._connect(write=True) as conn:
+                save_vectors(conn, user_id, list(zip(missing, vectors, strict=True)), self.embedder.name)
+            filled = {(c.kind, c.row_id): v for c, v in zip(missing, vectors, strict=True)}
+            candidates = [
+                replace(c, vector=filled[(c.kind, c.row_id)]) if (c.kind, c.row_id) in filled else c for c in candidates
+            ]
+        return rank(query, baseline(query, self.embedder), candidates, options)
+
+    def _vectors(self, texts: list[str]) -> list[tuple[bytes | None, str | None]]:
+        """(vector BLOB, model) per text for rows about to be written; (None, None) without an embedder or if
+        it fails (the row is still written, and embedded lazily later)."""
+        if self.embedder is None or not texts:
+            return [(None, None)] * len(texts)
+        try:
+            vectors = self.embedder.passages(texts)  # (n, dim)
+        except (PolyvoxError, ValueError) as e:
+            log.warning("memory stored without vectors: %s", e)
+            return [(None, None)] * len(texts)
+        return [(encode_vector(v), self.embedder.name) for v in vectors]
 
     def context_text(self, user_id: str, max_chars: int = 400) -> str:
         """A line for the system prompt: 'Known about the user: name Anna; lives in Berlin; prefers Spanish.'"""
@@ -332,15 +433,18 @@ class MemoryStore:
             raise ValueError(f"role must be user, assistant, tool or system, got {role!r}")
         if not isinstance(text, str):
             raise ValueError(f"text must be a string, got {type(text).__name__}")
+        text = text[:MAX_TEXT]
+        embed = role == "user" and bool(text.strip()) and not is_question(text)
+        ((blob, model),) = self._vectors([text]) if embed else [(None, None)]
         with self._connect(write=True) as conn:
             turn = conn.execute(
                 "SELECT COALESCE(MAX(turn) + 1, 0) FROM turns WHERE user_id = ? AND session_id = ?",
                 (user_id, session_id),
             ).fetchone()[0]
             conn.execute(
-                "INSERT INTO turns (user_id, session_id, turn, role, text, language, created_at) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (user_id, session_id, turn, role, text[:MAX_TEXT], language, time.time()),
+                "INSERT INTO turns (user_id, session_id, turn, role, text, language, created_at, vector, vector_model) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (user_id, session_id, turn, role, text, language, time.time(), blob, model),
             )
         return int(turn)
 

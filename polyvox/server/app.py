@@ -1,5 +1,8 @@
 """The FastAPI app: `/v1/realtime` (WebSocket, OpenAI Realtime protocol), `/` (browser page), `/healthz`.
 
+`/v1/realtime?model=polyvox&translate_to=es` starts the session in translation mode (polyvox extension;
+the stock client sends it with `connect(model=..., extra_query={"translate_to": "es"})`).
+
 The engine (and the VAD model) load once per process in the app's lifespan, before the first connection;
 each connection gets its own RealtimeSession and two tasks (receive, send). Nothing serialises sessions.
 """
@@ -118,7 +121,8 @@ class Connection:
         self.out: asyncio.Queue[ServerEvent] = asyncio.Queue()
         self.overflow = asyncio.Event()  # the client stopped reading: close
         self.closing = False
-        self.session = RealtimeSession(state.engine, state.scorers, self.emit, opts.limits, opts.model)
+        translate_to = ws.query_params.get("translate_to")  # polyvox extension: ?translate_to=es
+        self.session = RealtimeSession(state.engine, state.scorers, self.emit, opts.limits, opts.model, translate_to)
 
     def emit(self, ev: ServerEvent) -> None:
         if self.overflow.is_set():

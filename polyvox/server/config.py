@@ -1,10 +1,15 @@
 """Session configuration: the protocol's session object (merged by `session.update`) and the typed view
 of it the server acts on, plus the server's fixed limits.
+
+polyvox's own settings live in one extension object the stock client passes through unchanged:
+`session.polyvox = {"translate_to": "es"}` (translation mode; null or absent = off). The connection URL's
+`?translate_to=es` sets the same field when the session starts.
 """
 
 from __future__ import annotations
 
 import copy
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,7 +22,8 @@ from polyvox.server.turn_detection import VadConfig
 EAGERNESS_SILENCE_MS = {"low": 1200, "medium": 700, "auto": 700, "high": 350}
 MAX_FRAME_BYTES = 4 << 20  # 4 MiB: a bigger WebSocket message is closed by the transport (1009)
 OPENAI_VOICES = {"alloy", "ash", "ballad", "coral", "echo", "sage", "shimmer", "verse", "marin", "cedar"}
-MERGED_KEYS = {"audio", "input", "output"}  # objects session.update merges into; other fields are replaced
+MERGED_KEYS = {"audio", "input", "output", "polyvox"}  # objects session.update merges into; others are replaced
+EXTENSION_KEYS = {"translate_to"}  # what session.polyvox may hold
 
 
 @dataclass(frozen=True)
@@ -58,6 +64,7 @@ class SessionConfig:
     output_modalities: tuple[str, ...]  # ("audio",) or ("text",)
     max_output_tokens: int | None  # None = the engine's default
     turn_detection: TurnDetectionConfig | None  # None = manual commit mode
+    translate_to: str | None = None  # translation mode: every reply is the user's words in this language
 
 
 def default_session(model: str) -> dict[str, Any]:
@@ -97,10 +104,13 @@ def _merge(dst: dict[str, Any], src: dict[str, Any]) -> None:
             dst[k] = v
 
 
-def merge_update(current: dict[str, Any], update: Any, event_id: str | None) -> dict[str, Any]:
+def merge_update(
+    current: dict[str, Any], update: Any, event_id: str | None, languages: Collection[str] | None = None
+) -> dict[str, Any]:
     """Apply one `session.update` payload (a validated session model) to the session dict.
 
     Only fields present in the update change; `null` clears (e.g. turn_detection: null = manual mode).
+    languages: what the engine can speak (a translation target outside it is refused).
     Raises ProtocolError for what polyvox cannot honour.
     """
     if not isinstance(update, RealtimeSessionCreateRequest):
@@ -136,6 +146,8 @@ def merge_update(current: dict[str, Any], update: Any, event_id: str | None) -> 
     td = ((merged.get("audio") or {}).get("input") or {}).get("turn_detection")
     if td and td.get("type") == "server_vad":
         _check_vad(td, event_id)
+    if "polyvox" in merged:
+        merged["polyvox"] = check_extension(merged["polyvox"], event_id, languages)
     RealtimeSessionCreateRequest.model_validate(merged)  # the merged whole is still a valid session
     return merged
 
@@ -147,6 +159,30 @@ def _check_vad(td: dict[str, Any], event_id: str | None) -> None:
     for name in ("prefix_padding_ms", "silence_duration_ms"):
         if td.get(name) is not None and not 0 <= td[name] <= 10_000:
             raise ProtocolError("invalid_value", f"{name} must be in [0, 10000]", f"{p}.{name}", event_id)
+
+
+def check_extension(ext: Any, event_id: str | None, languages: Collection[str] | None = None) -> dict[str, Any]:
+    """The validated `session.polyvox` object ({"translate_to": code or None}); ProtocolError otherwise."""
+    from polyvox.translate import target_language
+
+    if ext is None:
+        return {"translate_to": None}
+    if not isinstance(ext, dict):
+        raise ProtocolError("invalid_value", "session.polyvox must be an object", "session.polyvox", event_id)
+    if unknown := set(ext) - EXTENSION_KEYS:
+        raise ProtocolError(
+            "invalid_value",
+            f"session.polyvox has no field {', '.join(sorted(unknown))[:80]}; known: {', '.join(EXTENSION_KEYS)}",
+            "session.polyvox",
+            event_id,
+        )
+    code = ext.get("translate_to")
+    if code is None:
+        return {"translate_to": None}
+    try:
+        return {"translate_to": target_language(code, languages)}
+    except ValueError as e:
+        raise ProtocolError("invalid_value", str(e), "session.polyvox.translate_to", event_id) from None
 
 
 def _tool_name(tc: Any) -> str:
@@ -197,6 +233,7 @@ def session_config(s: dict[str, Any]) -> SessionConfig:
         output_modalities=tuple(s.get("output_modalities") or ["audio"]),
         max_output_tokens=tokens if isinstance(tokens, int) else None,
         turn_detection=_turn_detection((audio.get("input") or {}).get("turn_detection")),
+        translate_to=(s.get("polyvox") or {}).get("translate_to"),
     )
 
 

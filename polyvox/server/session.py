@@ -20,6 +20,7 @@ from polyvox.audio import SAMPLE_RATE, resample
 from polyvox.engine import Engine
 from polyvox.server.config import (
     Limits,
+    check_extension,
     default_session,
     engine_voice,
     merge_update,
@@ -72,11 +73,25 @@ class RealtimeSession:
     """Per-connection state; freed with the connection (nothing here is shared between sessions)."""
 
     def __init__(
-        self, engine: Engine, scorers: Callable[[], SpeechScorer], emit: Emit, limits: Limits, model: str = "polyvox"
+        self,
+        engine: Engine,
+        scorers: Callable[[], SpeechScorer],
+        emit: Emit,
+        limits: Limits,
+        model: str = "polyvox",
+        translate_to: str | None = None,
     ) -> None:
         self.id = new_id("sess")
         self.engine, self.scorers, self.emit, self.limits = engine, scorers, emit, limits
+        self.languages = speakable(engine)
         self.session: dict[str, Any] = default_session(model)
+        self.url_error: ProtocolError | None = None  # a bad ?translate_to=, reported after session.created
+        if translate_to is not None:
+            try:
+                self.session["polyvox"] = check_extension({"translate_to": translate_to}, None, self.languages)
+            except ProtocolError as e:
+                e.param = "translate_to"
+                self.url_error = e
         self.config = session_config(self.session)
         self.conversation = Conversation(limits.max_items)
         self.buffer = bytearray()  # uncommitted input: pcm16 LE at 24 kHz
@@ -96,6 +111,8 @@ class RealtimeSession:
         self.emit(
             build(rt.ConversationCreatedEvent, conversation={"id": "conv_default", "object": "realtime.conversation"})
         )
+        if self.url_error is not None:  # the session runs without translation; the client is told why
+            self.emit(error_event(self.url_error))
 
     async def close(self) -> None:
         """The connection is gone: stop the engine and drop everything."""
@@ -135,7 +152,7 @@ class RealtimeSession:
             self.emit(error_event(e))
 
     async def _on_session_update(self, ev: rt.SessionUpdateEvent) -> None:
-        self.session = merge_update(self.session, ev.session, ev.event_id)
+        self.session = merge_update(self.session, ev.session, ev.event_id, self.languages)
         old = self.config.turn_detection
         self.config = session_config(self.session)
         if self.config.turn_detection != old:
@@ -308,6 +325,7 @@ class RealtimeSession:
         cfg = self.config
         p = params or rt.RealtimeResponseCreateParams()
         turn, transcribes = self.conversation.build_turn()
+        self.conversation.state.translate_to = cfg.translate_to  # read by the engine for every turn
         tools = [t.model_dump(exclude_none=True) for t in p.tools] if p.tools is not None else list(cfg.tools)
         tool_choice = p.tool_choice if isinstance(p.tool_choice, str) else cfg.tool_choice
         turn.tools = [] if tool_choice == "none" else [_chat_tool(t) for t in tools if t.get("name")]
@@ -329,6 +347,12 @@ class RealtimeSession:
         self.response = ResponseRun(self.engine, turn, transcribes, self.conversation, options, self.emit)
         self.dropped.discard(self.response.id)
         self.response.start()
+
+
+def speakable(engine: Engine) -> frozenset[str] | None:
+    """The languages an engine's TTS can voice (a translation target must be one), None if it does not say."""
+    languages = getattr(getattr(engine, "tts", None), "languages", None)
+    return frozenset(languages()) if callable(languages) else None
 
 
 def _chat_tool(t: dict[str, Any]) -> dict[str, Any]:
