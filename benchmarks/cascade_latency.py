@@ -1,7 +1,12 @@
 """Cascade latency benchmark: N spoken one-sentence questions through the engine, in-process.
 
-Reports time to first audio after the end of user speech (median, p90) and the real-time factor
-(processing time / reply audio duration), per language, as JSON + a PNG histogram.
+Reports time to first audio after the end of user speech (median, p90) and two real-time factors, per
+language, as JSON + a PNG histogram:
+  rtf      turn wall time / reply audio duration (everything: VAD, ASR, LLM, TTS; for a 1-2 s reply the
+           ~0.5 s of ASR and prompt before the first word weigh as much as the speech itself)
+  tts_rtf  the voice alone: synthesis time / audio duration of each reply text, voiced again after the
+           turns by the engine's TTS (Kokoro or espeak-ng), the figure that says whether speech streams
+           faster than it plays
 
     python benchmarks/cascade_latency.py --n 10 --out out/bench-cascade
 """
@@ -79,8 +84,15 @@ def main() -> None:
                     "rtf": wall / max(len(reply) / engine.output_sample_rate, 1e-6),
                 }
             )
+    tts = getattr(engine, "tts", None)
+    for r in rows:  # the TTS stage alone, same texts, nothing else running
+        if tts is not None and r["reply"].strip():
+            t = time.perf_counter()
+            voiced = tts.synthesize(r["reply"], r["detected"])
+            r["tts_rtf"] = (time.perf_counter() - t) / max(len(voiced) / tts.sample_rate, 1e-6)
     ttfa = [r["ttfa_ms"] for r in rows]
     rtf = [r["rtf"] for r in rows]
+    tts_rtf = [r["tts_rtf"] for r in rows if "tts_rtf" in r]
     summary = {
         "engine": args.engine,
         "model_load_s": round(load_s, 2),
@@ -88,6 +100,7 @@ def main() -> None:
         "ttfa_median_ms": round(statistics.median(ttfa), 1),
         "ttfa_p90_ms": round(pct(ttfa, 90), 1),
         "rtf_median": round(statistics.median(rtf), 3),
+        "tts_rtf_median": round(statistics.median(tts_rtf), 3) if tts_rtf else None,
         "per_language": {
             lang: {
                 "ttfa_median_ms": round(statistics.median([r["ttfa_ms"] for r in rows if r["language"] == lang]), 1),

@@ -181,3 +181,27 @@ def test_language_the_asr_lacks_is_still_answered(cascade, say16k):
     result, audio = cascade.run(Turn(audio=say16k("ଫ୍ରାନ୍ସର ରାଜଧାନୀ କଣ?", "or"), language="or"))
     assert result.language == "or" and len(audio) > 0
     assert "speech recognition has no 'or'" in result.trace["warning"]
+
+
+def test_a_tool_nobody_offered_is_not_the_answer(cascade, monkeypatch):
+    """The 0.5B model sometimes "calls" the answer ({"name": "Rex"}): the engine drops the invented call and asks
+    again without tools, so the user still hears a reply (and a client is never handed a tool it did not declare)."""
+    real = cascade.llm.stream_chat
+    seen: list[object] = []
+
+    def first_invents(messages, max_tokens=160, tools=None, stop_flag=None):
+        seen.append(tools)
+        if len(seen) == 1:
+            yield '{"name": "Rex", "arguments": {}}'
+            return
+        yield from real(messages, max_tokens=max_tokens, tools=tools, stop_flag=stop_flag)
+
+    monkeypatch.setattr(cascade.llm, "stream_chat", first_invents)
+    tools = [{"type": "function", "function": {"name": "get_weather", "description": "Weather for a city",
+                                               "parameters": {"type": "object", "properties": {}}}}]  # fmt: skip
+    events = list(cascade.stream(Turn(text="What colour is the sky on a clear day?", tools=tools)))
+    done = events[-1].result
+    assert not [e for e in events if isinstance(e, ToolCall)]
+    assert done.trace["invented_tool_calls"] == ["Rex"] and "tool_calls" not in done.trace
+    assert seen[0] and seen[1] is None  # asked again, without tools
+    assert done.reply_text and done.audio_seconds > 0

@@ -21,10 +21,10 @@ class AsrOptions:
     compute_type: str = "int8"  # CTranslate2 weight type on CPU
     cpu_threads: int = 2
     temperature: float = 0.0
-    # Encoder window for short turns. Whisper pads every input to 30 s; a turn of up to
-    # short_window_s - 1 s is padded to short_window_s instead (whisper.cpp's audio_ctx idea): the
-    # encoder costs ~0.3 s instead of ~0.75 s on 2 cores, same transcripts on our tests. 30 = off.
-    short_window_s: float = 15.0
+    # Encoder windows for short turns. Whisper pads every input to 30 s; a turn of up to w - 1 s is padded
+    # to the smallest window w listed here instead (whisper.cpp's audio_ctx idea): on 2 cores the encoder
+    # costs ~0.2 s at 10 s, ~0.3 s at 15 s, ~0.75 s at 30 s. () = always 30 s.
+    short_windows_s: tuple[float, ...] = (10.0, 15.0)
 
 
 @dataclass(frozen=True)
@@ -90,7 +90,8 @@ class WhisperASR:
             return self._transcribe_long(audio, language, allowed)
         from faster_whisper.audio import pad_or_trim
 
-        window_s = self.options.short_window_s if len(audio) <= (self.options.short_window_s - 1) * SAMPLE_RATE else 30
+        seconds = len(audio) / SAMPLE_RATE
+        window_s = min((w for w in self.options.short_windows_s if seconds <= w - 1), default=30.0)
         frames = int(window_s * 100)  # 10 ms mel hop
         features = pad_or_trim(self._model.feature_extractor(audio), frames)  # (n_mels, frames)
         encoded = self._model.encode(features)

@@ -213,23 +213,37 @@ class CascadeEngine(Engine):
         system = build_system(language, turn.instructions, heard.mood, heard.memory, heard.speaker_line)
         history = list(turn.history)
         total = SpokenReply()
+        ask = user_text  # the user's words, until they go into the history with a tool call
+        refused = False  # the model called a tool nobody offered: answer again, without tools
         for round_ in range(self.config.max_tool_rounds + 1):
             # after a tool result, answer from it: offering the tools again makes the small model re-call them
             continuing = bool(history) and history[-1].role == "tool"
-            offered = None if continuing or round_ == self.config.max_tool_rounds else (turn.tools + engine_tools)
-            messages = build_messages(system, history, user_text if round_ == 0 else "")
+            last = round_ == self.config.max_tool_rounds
+            offered = None if continuing or refused or last else (turn.tools + engine_tools)
+            messages = build_messages(system, history, ask)
             reply = yield from speak_reply(
                 self.llm, self.tts, messages, voice, cancel, timings, t0,
                 tools=offered or None, max_tokens=turn.max_reply_tokens, audio_before=total.audio_samples,
             )  # fmt: skip
             total.text = f"{total.text} {reply.text}".strip()
             total.audio_samples += reply.audio_samples
-            if not reply.tool_calls or cancel.cancelled:
+            if cancel.cancelled:
                 break
-            if round_ == 0 and user_text:
-                history.append(Message("user", user_text))
+            names = {t.get("function", t).get("name") for t in offered or []}
+            calls = [c for c in reply.tool_calls if c.name in names]
+            if invented := [c.name for c in reply.tool_calls if c.name not in names]:
+                # the 0.5B model sometimes "calls" the answer ("What is my dog's name?" -> a tool named Rex)
+                trace.setdefault("invented_tool_calls", []).extend(invented)
+            if not calls:
+                if invented and not reply.text and not refused:
+                    refused = True
+                    continue
+                break
+            if ask:
+                history.append(Message("user", ask))
+                ask = ""
             client_calls = []
-            for c in reply.tool_calls:
+            for c in calls:
                 call = ToolCall(f"call_{uuid.uuid4().hex[:12]}", c.name, json.dumps(c.arguments, ensure_ascii=False))
                 yield call
                 if registry is not None and c.name in registry:

@@ -73,6 +73,8 @@ class LlamaLLM:
                 ) from e
             self._pool.put(llm)
         self.name = str(llm.metadata.get("general.name", self.path.stem))
+        self._active = 0  # generations running now (over all contexts)
+        self._active_lock = threading.Lock()
 
     def stream_chat(
         self,
@@ -83,7 +85,14 @@ class LlamaLLM:
     ) -> Iterator[str]:
         """Yield the reply text piece by piece. Setting `stop_flag` ends generation at the next token."""
         llm = self._pool.get()  # waits while every context is busy with another conversation
+        with self._active_lock:
+            self._active += 1
+            busy = self._active > 1
         try:
+            # alone, a generation takes every thread it is given; beside others, one each: llama.cpp's threads
+            # spin while they wait, so 4 generations x 2 threads on 2 cores lose most of the time to spinning
+            n = 1 if busy else self.options.n_threads
+            _set_threads(llm, n)
             kwargs: dict[str, Any] = {}
             if tools:
                 kwargs["tools"] = tools
@@ -109,10 +118,21 @@ class LlamaLLM:
                 if close:
                     close()
         finally:
+            with self._active_lock:
+                self._active -= 1
             self._pool.put(llm)
 
     def chat(self, messages: list[dict[str, Any]], max_tokens: int = 160, **kw: Any) -> str:
         return "".join(self.stream_chat(messages, max_tokens=max_tokens, **kw))
+
+
+def _set_threads(llm: Any, n: int) -> None:
+    """Threads of one llama.cpp context for its next evaluations (generation and prompt)."""
+    import llama_cpp
+
+    if getattr(llm, "_polyvox_threads", None) != n:
+        llama_cpp.llama_set_n_threads(llm.ctx, n, n)
+        llm._polyvox_threads = n
 
 
 _TOOL_CALL = re.compile(r"<tool_call>\s*(\{.*?\})\s*</tool_call>", re.S)

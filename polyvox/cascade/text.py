@@ -57,9 +57,10 @@ class ClauseSplitter:
                 return b[:cut]
         if self.emitted == 0 and self.first_max_words:
             # the first clause bounds the time to first audio: without punctuation, cut it after a few words
-            words = b.split(" ")
-            if len(words) > self.first_max_words + 1:
-                cut = len(" ".join(words[: self.first_max_words]))
+            lead = len(b) - len(b.lstrip(" "))
+            words = b[lead:].split(" ")
+            if len(words) > self.first_max_words:  # the first n words are complete once word n + 1 has begun
+                cut = lead + len(" ".join(words[: self.first_max_words]))
                 self.buffer = b[cut:]
                 return b[:cut]
         if len(b) > self.max_chars:  # no punctuation for too long: cut at the last space
