@@ -24,7 +24,11 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
         "replies, and write DIR/report.md, DIR/report.json, DIR/plots/ and every case's audio. "
         f"Benchmarks: {', '.join(NAMES)}.",
     )
-    p.add_argument("names", nargs="+", metavar="NAME", help=f"benchmark(s) to run, or 'all' ({', '.join(NAMES)})")
+    p.add_argument("names", nargs="*", metavar="NAME", help=f"benchmark(s) to run, or 'all' ({', '.join(NAMES)})")
+    p.add_argument(
+        "--compare", nargs="+", type=Path, metavar="RUN_DIR",
+        help="instead of running: put finished runs side by side in OUT/compare.md + compare.png",
+    )  # fmt: skip
     who = p.add_mutually_exclusive_group()
     who.add_argument("--engine", choices=("cascade", "unified"), default="cascade", help="in-process engine (default)")
     who.add_argument("--url", help="a Realtime endpoint instead, e.g. ws://127.0.0.1:8000/v1/realtime")
@@ -66,6 +70,17 @@ def names_of(args_names: list[str]) -> list[str]:
 
 def run(args: argparse.Namespace) -> int:
     """`polyvox bench` handler: 0 when at least one benchmark produced a score, else 1."""
+    from polyvox.errors import PolyvoxError
+
+    if args.compare:
+        if args.names:
+            raise PolyvoxError("--compare takes finished run folders, not benchmark names", "drop the names")
+        from polyvox.bench.compare import compare
+
+        print(f"comparison: {compare(args.compare, args.out)}")
+        return 0
+    if not args.names:
+        raise PolyvoxError("no benchmark named", "give one or more names, or 'all'")
     from polyvox.bench import BenchOptions, run_all
 
     names = names_of(args.names)

@@ -168,3 +168,33 @@ def test_report_files(tmp_path):
     for png in ("scores.png", "latency.png", "hhh.png"):
         assert (tmp_path / "plots" / png).stat().st_size > 1000
     assert Path(tmp_path / "plots").is_dir()
+
+
+def test_compare_puts_runs_side_by_side(tmp_path: Path, capsys):
+    from polyvox.bench.compare import compare
+    from polyvox.cli import main
+
+    a, b = tmp_path / "a", tmp_path / "b"
+    a.mkdir(), b.mkdir()
+    target = EngineTarget(ScriptedEngine())
+    write_report(
+        a,
+        [
+            Summary("latency", "Latency", "median TTFA (s)", 1.6, False, 18),
+            Summary("bfcl", "BFCL", "accuracy", 0.5, n_cases=4),
+        ],
+        target,
+        5.0,
+        BenchOptions(out=a, limit=2),
+    )
+    write_report(b, [Summary("latency", "Latency", "median TTFA (s)", 0.4, False, 18)], target, 5.0,
+                 BenchOptions(out=b, limit=None))  # fmt: skip
+    md = compare([a, b], tmp_path / "cmp").read_text()
+    header = next(line for line in md.splitlines() if line.startswith("| benchmark"))
+    assert "(--limit 2)" in header and "(full)" in header and "Sesame" in header
+    latency = next(line for line in md.splitlines() if line.startswith("| Latency"))
+    assert "1.6" in latency and "0.400 · n=18" in latency and "0.820" in latency  # OpenAI as reported
+    assert "not run" in next(line for line in md.splitlines() if line.startswith("| BFCL"))
+    assert (tmp_path / "cmp" / "compare.png").stat().st_size > 1000
+    assert main(["bench", "--compare", str(a), str(tmp_path / "nope"), "--out", str(tmp_path / "c2")]) == 1
+    assert "holds no report.json" in capsys.readouterr().err
