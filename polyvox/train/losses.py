@@ -20,11 +20,10 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from polyvox.audio import OUTPUT_SAMPLE_RATE
 from polyvox.train.config import LossWeights
 from polyvox.train.data import Batch
 from polyvox.unified.conditioning import Conditioning
-from polyvox.unified.config import SPEAK, MelConfig
+from polyvox.unified.config import SPEAK, acoustic_mel
 from polyvox.unified.decoder import AcousticFrames
 from polyvox.unified.heads import Understanding
 from polyvox.unified.mel import MelFrontend
@@ -69,7 +68,7 @@ def stream_forward(
     listen = Conditioning(context=ctx, context_mask=ctx_mask)
     speak = Conditioning(emotion=batch.reply_emotion, language=batch.reply_language, context=ctx,
                          context_mask=ctx_mask)
-    prev_tok = torch.cat([text_in.new_full((B, 1), model.bos), text_in[:, :-1]], 1)
+    prev_tok = torch.cat([text_in.new_full((B, 1), model.bos), model.fed_text(text_in, batch.mode)[:, :-1]], 1)
     prev_ac = torch.cat([torch.zeros_like(acoustic_in[:, :1]), acoustic_in[:, :-1]], 1)
     is_speak = batch.mode == SPEAK
     x_l, p_l = model._core_input(batch.audio, prev_tok, prev_ac, batch.mode, listen)
@@ -90,7 +89,7 @@ class TrainModule(nn.Module):
         super().__init__()
         self.model, self.w, self.vocab = model, weights, vocab or TextVocab()
         d = model.cfg.decoder
-        self.target_mel = MelFrontend(MelConfig(OUTPUT_SAMPLE_RATE, 600, 240, d.d_acoustic, 12000.0))
+        self.target_mel = MelFrontend(acoustic_mel(d.d_acoustic))
         self.rlpf_step = None  # set by the trainer for the RLPF stage: callable(module, batch) -> (loss, metrics)
 
     def targets(self, batch: Batch) -> tuple[Tensor, Tensor, Tensor, Tensor]:

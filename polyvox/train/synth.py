@@ -18,11 +18,14 @@ import json
 import random
 import shutil
 from collections import Counter
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from polyvox.audio import OUTPUT_SAMPLE_RATE, SAMPLE_RATE, resample, save_audio
+from polyvox.cascade.tts.base import Prosody
 from polyvox.errors import PolyvoxError
 from polyvox.train import tasks, voices
 
@@ -39,6 +42,11 @@ class SynthConfig:
     teacher: str = "template"  # "template" | "llm" (the cascade's LLM writes the replies: distillation)
     multi_turn_share: float = 0.3  # dialogues with two exchanges (the second sees the first as history)
     multi_speaker_share: float = 0.3  # of those, a different user speaks the second request
+    # Text bytes per second the assistant's voice may carry at most. The model's text stream emits one token
+    # (a UTF-8 byte) per 80 ms step, 12.5 per second; espeak-ng speaks ~16 bytes/s, so a reply rendered at
+    # its natural rate would end before its own text. Faster replies are re-rendered slower to this rate,
+    # keeping text and audio on the same steps (the even spread of data.spread is then a sane alignment).
+    assistant_max_rate: float = 11.5
 
 
 @dataclass
@@ -98,7 +106,10 @@ def build_shard(cfg: SynthConfig, k: int, teacher: tasks.Teacher) -> Path:
                 ("user", ex.user_text, ex.user_emotion, user),
                 ("assistant", reply, ex.reply_emotion, voices.assistant_speaker()),
             ):
-                wave = voices.render(text, lang, spk, voices.prosody_for(spk, emo, rng))
+                prosody = voices.prosody_for(spk, emo, rng)
+                wave = voices.render(text, lang, spk, prosody)
+                if role == "assistant":
+                    wave = _fit_rate(wave, text, lang, spk, prosody, cfg.assistant_max_rate)
                 sr = SAMPLE_RATE if role == "user" else OUTPUT_SAMPLE_RATE
                 if role == "user":
                     wave = resample(wave, OUTPUT_SAMPLE_RATE, SAMPLE_RATE)
@@ -113,6 +124,20 @@ def build_shard(cfg: SynthConfig, k: int, teacher: tasks.Teacher) -> Path:
     shutil.rmtree(final, ignore_errors=True)
     tmp.rename(final)
     return final
+
+
+def _fit_rate(
+    wave: np.ndarray, text: str, lang: str, spk: voices.Speaker, prosody: Prosody, max_rate: float
+) -> np.ndarray:
+    """wave: (n,) 24 kHz -> the same text re-rendered slower when it carries more than max_rate bytes/s."""
+    need = len(text.encode("utf-8")) / max_rate  # seconds the text needs at max_rate
+    for _ in range(3):  # duration is ~1/speed (pauses don't scale): converges in one or two renders
+        have = len(wave) / OUTPUT_SAMPLE_RATE
+        if have >= need:
+            break
+        prosody = replace(prosody, speed=prosody.speed * have / need * 0.97)
+        wave = voices.render(text, lang, spk, prosody)
+    return wave
 
 
 def read_shard(folder: Path) -> list[Dialogue]:

@@ -13,6 +13,8 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Any
 
+from polyvox.affect.style import EMPATHY
+
 TASKS = ("question", "arithmetic", "function_call", "translation", "support")
 LANG_NAMES = {  # name of each language, in each language
     "en": {"en": "English", "es": "Spanish", "fr": "French", "de": "German"},
@@ -102,9 +104,8 @@ SUPPORT = {  # user emotion -> language -> (user, reply)
         "de": ("Ich habe den Job bekommen!", "Das sind tolle Neuigkeiten, herzlichen Glückwunsch!"),
     },
 }
-# emotion of the user -> emotion that fits the assistant's reply
-REPLY_EMOTION = {"neutral": "neutral", "joy": "joy", "sadness": "trust", "anger": "trust", "fear": "trust",
-                 "surprise": "joy", "disgust": "neutral", "trust": "trust", "anticipation": "joy"}
+# emotion of the user -> emotion that fits the assistant's reply: the cascade's empathetic mapping
+REPLY_EMOTION = EMPATHY
 CASUAL_EMOTIONS = ("neutral", "neutral", "joy", "surprise", "anticipation", "anger", "sadness")
 
 

@@ -18,15 +18,19 @@ from polyvox.unified.model import S2SModel
 FORMAT_VERSION = 1
 
 
-def save_checkpoint(model: S2SModel, path: str | Path, meta: dict[str, Any] | None = None) -> Path:
-    """Write `model` to `path` atomically (temp file + rename)."""
+def save_checkpoint(model: S2SModel, path: str | Path, meta: dict[str, Any] | None = None, half: bool = False) -> Path:
+    """Write `model` to `path` atomically (temp file + rename). half: floating tensors as float16 (half the
+    size, for shipping; loading casts them back to the model's float32)."""
     p = Path(path)
     p.parent.mkdir(parents=True, exist_ok=True)
     tmp = p.with_name(f".{p.name}.tmp")
     payload = {
         "format_version": FORMAT_VERSION,
         "config": model.cfg.to_dict(),
-        "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
+        "state_dict": {
+            k: v.detach().cpu().half() if half and v.is_floating_point() else v.detach().cpu()
+            for k, v in model.state_dict().items()
+        },
         "meta": dict(meta or {}),
     }
     torch.save(payload, tmp)

@@ -37,7 +37,7 @@ def model_info(name: str) -> ModelInfo:
     groups = {
         "prosody": [model.mel, model.prosody, model.pitch],
         "encoder": [model.encoder],
-        "core": [model.core, model.acoustic_in, model.mode_embed],
+        "core": [m for m in (model.core, model.acoustic_in, model.mode_embed) if m is not None],
         "decoder": [model.decoder, model.style],
         "vocoder": [model.vocoder],
         "heads": [model.heads],

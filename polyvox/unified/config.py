@@ -29,6 +29,11 @@ N_FFT = 400  # 25 ms analysis window at 16 kHz
 HOP = 160  # 10 ms hop at 16 kHz -> 100 mel frames per second
 MEL_FRAMES_PER_STEP = CHUNK_SAMPLES // HOP  # 8 -> the encoder downsamples by 8 (three stride-2 convs)
 N_MELS = 80  # whisper's 80 bands: enough for phonetic detail at 16 kHz
+# The acoustic stream: log-mel of the 24 kHz output, one frame per 10 ms (ACOUSTIC_HOP = 240 samples, the
+# vocoder's patch), 25 ms windows (600 samples), bands up to 12 kHz (Nyquist); d_acoustic bands per frame.
+ACOUSTIC_N_FFT = OUTPUT_SAMPLE_RATE * 25 // 1000  # 600
+ACOUSTIC_HOP = OUTPUT_SAMPLE_RATE * 10 // 1000  # 240
+ACOUSTIC_F_MAX = OUTPUT_SAMPLE_RATE / 2
 
 LISTEN, SPEAK = 0, 1  # values of the per-step `mode`: the user has the floor / the model has the floor
 
@@ -40,6 +45,11 @@ class MelConfig:
     hop: int = HOP  # samples between frames (10 ms)
     n_mels: int = N_MELS  # mel bands
     f_max: float = 8000.0  # top of the mel scale (Nyquist at 16 kHz)
+
+
+def acoustic_mel(d_acoustic: int) -> MelConfig:
+    """The mel analysis that defines the acoustic frames (training targets, the vocoder's source-filter base)."""
+    return MelConfig(OUTPUT_SAMPLE_RATE, ACOUSTIC_N_FFT, ACOUSTIC_HOP, d_acoustic, ACOUSTIC_F_MAX)
 
 
 @dataclass(frozen=True)
@@ -93,6 +103,11 @@ class DecoderConfig:
     d_acoustic: int = 80  # values per acoustic frame (an 80-band mel-like latent)
     d_hidden: int = 384  # acoustic MLP width
     d_cond: int = 64  # emotion / language / speaker conditioning vector
+    # Feed the previous step's acoustic frames back into the core. Off: teacher-forced, the target frames of
+    # the reply told the core what it was about to say (free-running text with them fed back was near perfect,
+    # with its own predicted frames garbage: 0 of 8 held-out replies right at step 2600), so it learned to
+    # read its audio instead of planning its words.
+    acoustic_feedback: bool = False
 
 
 @dataclass(frozen=True)

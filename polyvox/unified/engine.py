@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
+from polyvox.affect.style import EMPATHY
 from polyvox.audio import OUTPUT_SAMPLE_RATE, SAMPLE_RATE, resample
 from polyvox.engine import CancelToken, Engine, Turn
 from polyvox.errors import AudioInputError, PolyvoxError
@@ -37,7 +38,9 @@ UNTRAINED_WARNING = (
 class UnifiedOptions:
     sampling: SamplingOptions = field(default_factory=SamplingOptions)  # text / vocoder sampling
     max_reply_seconds: float = 15.0  # hard cap on the reply, on top of Turn.max_reply_tokens (1 token = 80 ms)
-    reply_emotion: str | None = "neutral"  # emotion of the reply voice; None = mirror the user's
+    # emotion of the reply voice; None = empathetic, from the emotion heard (polyvox.affect.style.EMPATHY: a sad,
+    # angry or afraid user gets a warm "trust" voice, joy is shared), as the training dialogues do
+    reply_emotion: str | None = None
     # torch CPU threads. 1 by default: one 80 ms step multiplies small matrices, so a second thread gains little,
     # and on a busy 2-core machine OpenMP's spinning makes 2 threads ~10x slower (benchmarks/unified_streaming.py).
     num_threads: int = 1
@@ -140,7 +143,7 @@ class UnifiedEngine(Engine):
             timings.vad_ms = timings.asr_ms = ms()
             yield UserTranscript(user_text or "", LANGUAGES[lang_i], lang_prob)
             # ---- speak: reply text and audio, 80 ms per step --------------------------------------------
-            reply_emotion = opts.reply_emotion or user_emotion
+            reply_emotion = opts.reply_emotion or EMPATHY.get(user_emotion, "neutral")
             cond = Conditioning(
                 speaker=self._speaker(turn.voice),
                 emotion=torch.tensor([emotion_index(reply_emotion)], device=model.device),

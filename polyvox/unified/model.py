@@ -80,12 +80,14 @@ class S2SModel(StreamingModule[ModelState]):
         self.pitch = PitchNormalizer(cfg.prosody, n_lang, d_spk)
         self.encoder = AudioEncoder(cfg.encoder, cfg.mel.n_mels, n_emo, D)
         self.core = ReasoningCore(c)
-        self.acoustic_in = nn.Linear(cfg.decoder.frames_per_step * cfg.decoder.d_acoustic, D)
+        d_frames = cfg.decoder.frames_per_step * cfg.decoder.d_acoustic
+        self.acoustic_in = nn.Linear(d_frames, D) if cfg.decoder.acoustic_feedback else None
         self.mode_embed = nn.Embedding(2, D)  # LISTEN / SPEAK
         self.style = ConditionEmbedding(n_emo, n_lang, d_spk, cfg.decoder.d_cond)
         self.decoder = SpeechDecoder(cfg.decoder, c)
         self.vocoder = FlowVocoder(cfg.vocoder, cfg.decoder.d_acoustic, cfg.decoder.d_cond, cfg.decoder.frames_per_step)
         self.heads = UnderstandingHeads(cfg.heads, D, d_spk)
+        self.pad = c.base_vocab_size  # phonemes.SPECIAL_TOKENS[0]
         self.bos = c.base_vocab_size + 1  # phonemes.SPECIAL_TOKENS[1]
         self.apply(_init_weights)
         self.core.apply_finetune_mode()
@@ -155,21 +157,29 @@ class S2SModel(StreamingModule[ModelState]):
         prosody = self.prosody_features(audio, lang)
         speech = self.encoder(self.mel(audio), cond)  # (B, T, D)
         mode_t = torch.as_tensor(mode, device=self.device, dtype=torch.long)
-        x = (
-            speech
-            + self.core.text_embed(prev_token)
-            + self.acoustic_in(prev_acoustic.flatten(2))
-            + self.mode_embed(mode_t).expand_as(speech)
-        )
+        x = speech + self.core.text_embed(prev_token) + self.mode_embed(mode_t).expand_as(speech)
+        if self.acoustic_in is not None:
+            x = x + self.acoustic_in(prev_acoustic.flatten(2))
         return x, prosody
 
-    def _speak(self, h: Tensor, token: Tensor, cond: Conditioning, style: Tensor, noise: Tensor | None):
+    def _speak(
+        self, h: Tensor, token: Tensor, cond: Conditioning, style: Tensor, noise: Tensor | None, residual: float = 1.0
+    ):
         """h: (B, T, D), token: (B, T) -> (AcousticFrames, log-F0 (B, T, F), audio (B, T·1920))."""
         B = h.shape[0]
         ac = self.decoder.acoustic(h, self.core.text_embed(token), style)
         log_f0 = self.pitch.denormalize(ac.f0_z, self.style.languages(cond, B), self.style.speaker_vector(cond, B))
-        audio = self.vocoder(ac.frames.flatten(1, 2), log_f0.flatten(1), ac.voiced.flatten(1), style, noise)
+        audio = self.vocoder(ac.frames.flatten(1, 2), log_f0.flatten(1), ac.voiced.flatten(1), style, noise, residual)
         return ac, log_f0, audio
+
+    def fed_text(self, text: Tensor, mode: Tensor | int) -> Tensor:
+        """The text tokens fed back as the next step's input: (B, T) or (B,) -> same shape.
+
+        Only what the model SAID goes back in; while listening its transcript is fed as <pad>. Teacher-forced,
+        the true transcript went back in training and the model's own (much worse) one at inference, which
+        derailed the reply (the same held-out turns were answered far better with the true one forced).
+        """
+        return torch.where(torch.as_tensor(mode, device=text.device) == SPEAK, text, torch.full_like(text, self.pad))
 
     # ---- batch --------------------------------------------------------------------------------------
     def forward(
@@ -193,7 +203,7 @@ class S2SModel(StreamingModule[ModelState]):
         if text.shape != (B, T):
             raise ModelInputError(f"text must be (batch, steps) = {(B, T)}, got {tuple(text.shape)}")
         text = text.to(self.device)
-        prev_token = torch.cat([text.new_full((B, 1), self.bos), text[:, :-1]], 1)
+        prev_token = torch.cat([text.new_full((B, 1), self.bos), self.fed_text(text, mode)[:, :-1]], 1)
         prev_acoustic = torch.cat([torch.zeros_like(acoustic[:, :1]), acoustic[:, :-1]], 1).to(self.device)
         x, prosody = self._core_input(audio, prev_token, prev_acoustic, mode, cond)
         h = self.core(x, prosody)
@@ -243,8 +253,9 @@ class S2SModel(StreamingModule[ModelState]):
         if sampling.vocoder_temperature > 0:
             F_, P = self.cfg.decoder.frames_per_step, self.vocoder.patch
             noise = torch.randn(B, F_, P, generator=st.generator, device=self.device) * sampling.vocoder_temperature
-        ac, _, audio = self._speak(h, token[:, None], cond, style, noise)
-        st.prev_token, st.prev_acoustic = token, ac.frames
+        ac, _, audio = self._speak(h, token[:, None], cond, style, noise, sampling.vocoder_residual)
+        fed = token if force_text is not None else self.fed_text(token, mode)
+        st.prev_token, st.prev_acoustic = fed, ac.frames
         return StepOutput(token, logits, audio, self.heads(h), h[:, 0])
 
     # ---- conversation context -----------------------------------------------------------------------

@@ -16,6 +16,8 @@ from torch import Tensor
 from polyvox.unified.config import HOP, SAMPLE_RATE, ProsodyConfig
 from polyvox.unified.streaming import CausalFramer, StreamingModule
 
+OCTAVE_TOLERANCE = 0.85  # a shorter-lag autocorrelation peak this close to the highest one wins
+
 
 @dataclass(frozen=True)
 class ProsodyFrames:
@@ -48,7 +50,14 @@ class ProsodyExtractor(StreamingModule):
         spec = torch.fft.rfft(x, n=self.n_fft, dim=-1)
         ac = torch.fft.irfft(spec.abs().pow(2), n=self.n_fft, dim=-1)[..., : self.max_lag + 1]  # (B, F, lags)
         ac = ac * self.lag_norm / ac[..., :1].clamp(min=1e-8)
-        peak, idx = ac[..., self.min_lag :].max(-1)  # (B, F)
+        search = ac[..., self.min_lag :]  # (B, F, lags)
+        peak = search.max(-1).values  # (B, F)
+        # octave errors: the tapered autocorrelation of a voice often peaks at twice the period; take the first
+        # peak within OCTAVE_TOLERANCE of the highest instead (the shortest lag that explains the periodicity)
+        first = (search >= OCTAVE_TOLERANCE * peak[..., None]).float().argmax(-1, keepdim=True)  # (B, F, 1)
+        pos = torch.arange(search.shape[-1], device=search.device)
+        near = (pos >= first) & (pos <= first + first // 4 + 2)
+        idx = search.masked_fill(~near, float("-inf")).argmax(-1)
         lag = (idx + self.min_lag).float()
         log_f0 = math.log(self.sample_rate) - torch.log(lag)
         tail = frames[..., -400:]  # 25 ms

@@ -1,9 +1,12 @@
 """The shipped checkpoint: trained weights of the `default` config that `load_engine(None)` picks up.
 
-Lookup order: $POLYVOX_UNIFIED_CHECKPOINT (a file path), then polyvox/data/unified_default.pt (package data,
-≤ 60 MB), then $POLYVOX_HOME/models/unified-default/unified_default.pt (where setup may place it). A file
-found in the package or the model store must match SHIPPED_SHA256, like every other pinned weight; with no
-file, callers fall back to random weights and say so (UNTRAINED_WARNING).
+It is the model store's `unified-default` (polyvox.models.registry): a file shipped inside polyvox
+(polyvox/data/unified_default.pt, float16, ≤ 60 MB) whose size and sha256 are pinned there like every other
+weight. `polyvox setup` copies it into $POLYVOX_HOME/models/unified-default/ after checking the hash.
+
+Lookup order: $POLYVOX_UNIFIED_CHECKPOINT (the user's file, not hash-checked), then the store copy, then the
+file inside the package; either of the last two must match the pinned sha256 or it is refused. With no file
+at all, callers fall back to random weights and say so (engine.UNTRAINED_WARNING).
 """
 
 from __future__ import annotations
@@ -14,42 +17,51 @@ from pathlib import Path
 
 from polyvox.unified.errors import CheckpointError
 
+MODEL = "unified-default"  # the model store's name for it
 SHIPPED_NAME = "unified_default.pt"
 ENV = "POLYVOX_UNIFIED_CHECKPOINT"
-# sha256 of the released unified_default.pt; None until a trained checkpoint is released (then any file found
-# in the package or store is refused unless it matches).
-SHIPPED_SHA256: str | None = None
+
+
+def _pinned() -> tuple[int, str] | None:
+    """(size, sha256) of the released file, or None when this polyvox ships none."""
+    from polyvox.models.registry import MODELS
+
+    spec = MODELS.get(MODEL)
+    return (spec.files[0].size, spec.files[0].sha256) if spec else None
 
 
 def _candidates() -> list[Path]:
-    out = [Path(str(resources.files("polyvox") / "data" / SHIPPED_NAME))]
-    try:
-        from polyvox.models.store import polyvox_home
+    from polyvox.models.store import polyvox_home
 
-        out.append(polyvox_home() / "models" / "unified-default" / SHIPPED_NAME)
-    except ImportError:
-        pass
-    return out
+    return [
+        polyvox_home() / "models" / MODEL / SHIPPED_NAME,
+        Path(str(resources.files("polyvox") / "data" / SHIPPED_NAME)),
+    ]
 
 
 def shipped_checkpoint(verify: bool = True) -> Path | None:
-    """Path of the shipped (or user-provided) checkpoint, or None when there is none."""
+    """Path of the user's or the shipped checkpoint, or None when there is none."""
     env = os.environ.get(ENV)
     if env:
         p = Path(env).expanduser()
         if not p.is_file():
             raise CheckpointError(f"{ENV}={env} is not a file", f"unset {ENV} or point it at a checkpoint")
         return p
+    pinned = _pinned()
+    if pinned is None:
+        return None
+    size, sha = pinned
     for p in _candidates():
-        if p.is_file():
-            if verify and SHIPPED_SHA256 is not None:
-                from polyvox.models.store import sha256_file
+        if not p.is_file():
+            continue
+        if verify:
+            from polyvox.models.store import sha256_file
 
-                digest = sha256_file(p)
-                if digest != SHIPPED_SHA256:
-                    raise CheckpointError(
-                        f"{p} has sha256 {digest[:12]}…, expected {SHIPPED_SHA256[:12]}…",
-                        "the file is corrupt or from another release; reinstall polyvox or delete it",
-                    )
-            return p
+            digest = sha256_file(p) if p.stat().st_size == size else "size mismatch"
+            if digest != sha:
+                raise CheckpointError(
+                    f"{p} does not match the released checkpoint (sha256 {digest[:12]}…, expected {sha[:12]}…)",
+                    f"run: polyvox setup --model {MODEL} --force (or reinstall polyvox)",
+                )
+        return p
     return None

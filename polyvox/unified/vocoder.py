@@ -1,6 +1,13 @@
 """Diffusion (flow-matching) vocoder: acoustic frames -> 24 kHz waveform, streaming frame by frame.
 
-The waveform is cut into patches of 240 samples (10 ms, one per acoustic frame). A rectified flow carries
+    wave = SourceFilter(frames, F0, voicing)      deterministic base: the frames' spectrum at the pitch
+         + flow residual                          what the base misses (learned, sampled)
+
+The base (source_filter.py) makes every predicted spectrum audible from the first training step; the flow
+learns the residual between it and real speech. On its own, the flow turned held-out copy synthesis into
+noise after 600 CPU training steps (CER 0.95); with the base the same check is at CER 0.20 from step 0.
+
+The residual waveform is cut into patches of 240 samples (10 ms, one per acoustic frame). A rectified flow carries
 Gaussian noise x_0 to the patch x_1 along straight lines; the network predicts the velocity
 v(x_t, t | conditioning) and sampling takes `n_steps` Euler steps (a distilled few-step sampler, fixed at
 training time: 4 steps × one small MLP per 10 ms is well within real time on a CPU).
@@ -21,7 +28,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from polyvox.unified.config import OUTPUT_CHUNK_SAMPLES, OUTPUT_SAMPLE_RATE, VocoderConfig
+from polyvox.unified.config import OUTPUT_CHUNK_SAMPLES, OUTPUT_SAMPLE_RATE, VocoderConfig, acoustic_mel
+from polyvox.unified.source_filter import SourceFilter
 from polyvox.unified.streaming import StreamingConv1d, StreamingModule, StreamingState
 
 _F0_CENTRE = math.log(160.0)
@@ -48,6 +56,8 @@ class FlowVocoder(StreamingModule[VocoderState]):
         super().__init__()
         self.cfg = cfg
         self.patch = OUTPUT_CHUNK_SAMPLES // frames_per_step
+        self.source = SourceFilter(acoustic_mel(d_acoustic))
+        self.lag = self.source.lag  # output samples behind the frames (the base's overlap-add)
         H = cfg.d_hidden
         self.cond_in = nn.Linear(d_acoustic + 2, H)
         self.cond_convs = nn.ModuleList(StreamingConv1d(H, H, kernel=3) for _ in range(cfg.n_cond_convs))
@@ -94,13 +104,22 @@ class FlowVocoder(StreamingModule[VocoderState]):
         return self.out(h)
 
     def forward(
-        self, frames: Tensor, log_f0: Tensor, voiced: Tensor, style: Tensor, noise: Tensor | None = None
+        self,
+        frames: Tensor,
+        log_f0: Tensor,
+        voiced: Tensor,
+        style: Tensor,
+        noise: Tensor | None = None,
+        residual: float = 1.0,
     ) -> Tensor:
         """frames: (B, N, d_acoustic); log_f0: (B, N); voiced: (B, N) logits; style: (B, d_cond);
-        noise: (B, N, patch) starting sample (None = zeros, the deterministic mean path) -> wave (B, N·patch).
+        noise: (B, N, patch) starting sample of the residual (None = zeros, the deterministic mean path)
+        residual: scale of the flow's residual (0 = the source-filter base alone; the flow still runs so its
+        streaming state stays consistent) -> wave (B, N·patch), lagging the frames by `lag` samples.
         """
         B, N, _ = frames.shape
         v_prob = torch.sigmoid(voiced)
+        base = self.source(frames, log_f0, v_prob)  # (B, N·patch)
         cond = self.conditioning(frames, log_f0, v_prob)
         exc = self.excitation(log_f0, v_prob)
         film = self.film(style)
@@ -116,12 +135,19 @@ class FlowVocoder(StreamingModule[VocoderState]):
             x = x + self.velocity(x, x_prev, exc, t, cond, film) / K
         if streaming and N:
             self.state.previous_x = torch.stack(last, 1)
-        return x.flatten(1)
+        return base + residual * x.flatten(1)
+
+    def residual_target(self, frames: Tensor, log_f0: Tensor, voiced: Tensor, wave: Tensor) -> Tensor:
+        """What the flow must add: wave (B, N·patch), delayed by `lag` like the base, minus the base."""
+        with torch.no_grad():
+            base = self.source(frames, log_f0, torch.sigmoid(voiced))
+        late = F.pad(wave, (self.lag, 0))[:, : wave.shape[1]]
+        return late - base
 
     def flow_loss(self, frames: Tensor, log_f0: Tensor, voiced: Tensor, style: Tensor, wave: Tensor) -> Tensor:
-        """Rectified-flow training loss (batch mode). wave: (B, N·patch) target -> scalar."""
+        """Rectified-flow training loss (batch mode) on the residual. wave: (B, N·patch) target -> scalar."""
         B, N, _ = frames.shape
-        x1 = wave.view(B, N, self.patch)
+        x1 = self.residual_target(frames, log_f0, voiced, wave).view(B, N, self.patch)
         x0 = torch.randn_like(x1)
         t = torch.rand(B, 1, device=wave.device).expand(B, N)  # one t per item: neighbours share it
         xt = x0 + t[..., None] * (x1 - x0)
