@@ -59,6 +59,7 @@ class CascadeConfig:
     builtin_tools: bool = True  # calculator, unit conversion, time (+ memory recall with a user) run in-engine
     tools_module: str | None = None  # a Python file whose @tool functions the engine also runs
     max_tool_rounds: int = 3  # engine-tool calls answered per turn before the reply must be spoken
+    tts_spin: bool = True  # Kokoro's idle threads spin (faster alone; off when several sessions share the cores)
 
 
 class CascadeEngine(Engine):
@@ -68,12 +69,13 @@ class CascadeEngine(Engine):
 
     def __init__(self, config: CascadeConfig | None = None) -> None:
         from polyvox.cascade.tts import MultilingualTTS
+        from polyvox.cascade.tts.kokoro import KokoroConfig, KokoroTTS
 
         self.config = config or CascadeConfig()
         self.vad = SileroVAD()
         self.asr = WhisperASR(options=self.config.asr)
         self.llm = LlamaLLM(options=self.config.llm, fallback=self.config.use_fallback_llm)
-        self.tts = MultilingualTTS()
+        self.tts = MultilingualTTS(kokoro=KokoroTTS(KokoroConfig(spin=self.config.tts_spin)))
         self.output_sample_rate = self.tts.sample_rate
         speakable = frozenset(self.tts.languages())  # languages the reply can be voiced in
         wanted = frozenset(self.config.languages or speakable)

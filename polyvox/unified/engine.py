@@ -37,6 +37,7 @@ UNTRAINED_WARNING = (
 @dataclass(frozen=True)
 class UnifiedOptions:
     sampling: SamplingOptions = field(default_factory=SamplingOptions)  # text / vocoder sampling
+    max_listen_extra: float = 1.0  # silent LISTEN steps after the audio at most, as a share of its steps
     max_reply_seconds: float = 15.0  # hard cap on the reply, on top of Turn.max_reply_tokens (1 token = 80 ms)
     # emotion of the reply voice; None = empathetic, from the emotion heard (polyvox.affect.style.EMPATHY: a sad,
     # angry or afraid user gets a warm "trust" voice, joy is shared), as the training dialogues do
@@ -124,17 +125,28 @@ class UnifiedEngine(Engine):
             transcript: list[str] = []
             forced = [] if audio is not None else vocab.encode(turn.text or "")
             n_listen = audio.shape[1] // CHUNK_SAMPLES if audio is not None else len(forced)
-            for i in range(n_listen):
+            # after the audio, silence in LISTEN mode until the end-of-turn head says the floor is free: the
+            # model's listening (its transcript runs at 12.5 bytes/s, slower than speech) ends when it has
+            # taken the turn in, as in training, where a turn's LISTEN steps are max(audio, transcript bytes)
+            extra = 0 if forced else int(n_listen * opts.max_listen_extra)
+            for i in range(n_listen + extra):
                 if cancel is not None and cancel.cancelled:
                     cancelled = True
                     break
-                chunk = audio[:, i * CHUNK_SAMPLES : (i + 1) * CHUNK_SAMPLES] if audio is not None else silence
+                chunk = (
+                    audio[:, i * CHUNK_SAMPLES : (i + 1) * CHUNK_SAMPLES]
+                    if i < n_listen and audio is not None
+                    else silence
+                )
                 force = torch.tensor([forced[i]]) if forced else None
                 out = model.step(chunk, LISTEN, cond, opts.sampling, force_text=force)
                 transcript.append(heard.push(int(out.text_token)))
-                emo_p += out.understanding.emotion[0, -1].softmax(-1).cpu()
-                lang_p += out.understanding.language[0, -1].softmax(-1).cpu()
-            trace["steps_listen"] = n_listen
+                if i < n_listen:  # the heads judge the speech, not the silence after it
+                    emo_p += out.understanding.emotion[0, -1].softmax(-1).cpu()
+                    lang_p += out.understanding.language[0, -1].softmax(-1).cpu()
+                trace["steps_listen"] = i + 1
+                if i + 1 >= n_listen and float(torch.sigmoid(out.understanding.end_of_turn[0, -1])) > 0.5:
+                    break
             user_text = turn.text if forced else "".join(transcript).strip()
             lang_i = pinned if pinned is not None else int(lang_p.argmax())
             lang_prob = 1.0 if pinned is not None else float(lang_p.max() / max(n_listen, 1))

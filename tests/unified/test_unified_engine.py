@@ -37,7 +37,8 @@ def test_untrained_engine_runs_end_to_end(engine, capsys) -> None:
     t = result.timings
     assert 0 < t.asr_ms <= t.llm_first_token_ms <= t.tts_first_audio_ms <= t.total_ms
     assert result.audio_seconds == pytest.approx(len(chunks) * 0.08)
-    assert result.language in LANGUAGES and result.trace["steps_listen"] == 5
+    # 5 steps of audio, then silence until the end-of-turn head fires (at most as many again)
+    assert result.language in LANGUAGES and 5 <= result.trace["steps_listen"] <= 10
 
 
 def test_untrained_warning_on_stderr(capsys) -> None:

@@ -13,7 +13,7 @@ from polyvox.unified.config import CHUNK_SAMPLES, LISTEN, SPEAK
 from polyvox.unified.errors import ModelInputError
 from polyvox.unified.sampling import SamplingOptions, TopK, TopP, sample_token
 
-GREEDY = SamplingOptions(temperature=0.0, vocoder_temperature=0.0)
+GREEDY = SamplingOptions(temperature=0.0, vocoder_temperature=0.0, vocoder_residual=1.0)  # forward() runs the residual
 TOL = {"atol": 2e-5, "rtol": 1e-4}
 
 
@@ -54,7 +54,7 @@ def test_whole_model_streaming_equals_batch() -> None:
 def test_streaming_with_noise_matches_batch_given_the_same_noise() -> None:
     model = tiny_model()
     audio = speechlike(3)
-    opts = SamplingOptions(temperature=1.0, vocoder_temperature=1.0, seed=7)
+    opts = SamplingOptions(temperature=1.0, vocoder_temperature=1.0, vocoder_residual=1.0, seed=7)
     tokens, _, acoustic, wave = _stream(model, audio, Conditioning(), sampling=opts)
     g = torch.Generator().manual_seed(7)  # replay the stream's draws: one token, then the noise, per step
     noise = []

@@ -51,6 +51,9 @@ class KokoroConfig:
 
     model_dir: Path | None = None  # folder with kokoro-v1.0.int8.onnx, vocab.json, voices.npz; None = store
     threads: int = 2  # onnxruntime intra-op threads (the target machine has 2 cores)
+    # idle intra-op threads spin for work (onnxruntime's default): a little faster alone, but while other
+    # sessions' LLM / TTS run on the same 2 cores the spinning steals their time
+    spin: bool = True
     voice: str = DEFAULT_VOICE  # style used when synthesize() gets voice=None
     espeak: EspeakConfig = field(default_factory=EspeakConfig)  # the phonemizer
     languages: frozenset[str] = KOKORO_LANGUAGES  # ISO 639-1 codes it accepts (the survey tries all)
@@ -103,7 +106,7 @@ def split_ids(phonemes: str, vocab: dict[str, int], limit: int = MAX_IDS) -> lis
 class _Model:
     """The loaded session, vocab and voices. Built once; `run` is safe from many threads."""
 
-    def __init__(self, model_dir: Path, threads: int) -> None:
+    def __init__(self, model_dir: Path, threads: int, spin: bool = True) -> None:
         import onnxruntime as ort
 
         onnx = model_dir / "kokoro-v1.0.int8.onnx"
@@ -113,6 +116,7 @@ class _Model:
         opts = ort.SessionOptions()
         opts.intra_op_num_threads = threads
         opts.inter_op_num_threads = 1
+        opts.add_session_config_entry("session.intra_op.allow_spinning", "1" if spin else "0")
         try:
             self.session = ort.InferenceSession(str(onnx), opts, providers=["CPUExecutionProvider"])
         except Exception as e:  # onnxruntime raises its own Fail/InvalidProtobuf types
@@ -162,7 +166,7 @@ class KokoroTTS(TTS):
                         from polyvox.models import default_store
 
                         model_dir = default_store().path("kokoro-82m")
-                    self._model = _Model(Path(model_dir), self.config.threads)
+                    self._model = _Model(Path(model_dir), self.config.threads, self.config.spin)
         return self._model
 
     def languages(self) -> tuple[str, ...]:
