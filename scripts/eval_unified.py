@@ -45,8 +45,12 @@ def heard_emotion(engine, audio24: np.ndarray) -> str:
     x = pad_to_chunks(torch.from_numpy(resample(audio24, OUTPUT_SAMPLE_RATE, SAMPLE_RATE))[None])
     T = x.shape[1] // CHUNK_SAMPLES
     with torch.inference_mode():
-        out = m(x, torch.full((1, T), engine.vocab.pad), torch.zeros(1, T, m.cfg.decoder.frames_per_step,
-                                                                     m.cfg.decoder.d_acoustic), LISTEN)
+        out = m(
+            x,
+            torch.full((1, T), engine.vocab.pad),
+            torch.zeros(1, T, m.cfg.decoder.frames_per_step, m.cfg.decoder.d_acoustic),
+            LISTEN,
+        )
     return EMOTIONS[int(out.understanding.emotion[0].softmax(-1).mean(0).argmax())]
 
 
@@ -56,8 +60,10 @@ def judge_emotions(rows: list[dict], replies: list[np.ndarray]) -> None:
     from polyvox.affect import EmotionRecognizer, ProsodyBaseline, ProsodyFeatures
 
     judge = EmotionRecognizer()
-    feats = [ProsodyFeatures.from_audio(resample(a, OUTPUT_SAMPLE_RATE, SAMPLE_RATE), SAMPLE_RATE) if len(a) else None
-             for a in replies]
+    feats = [
+        ProsodyFeatures.from_audio(resample(a, OUTPUT_SAMPLE_RATE, SAMPLE_RATE), SAMPLE_RATE) if len(a) else None
+        for a in replies
+    ]
     baseline = ProsodyBaseline()
     for f in feats:
         if f is not None and f.duration_s > 0:
@@ -78,8 +84,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", default="runs/eval.json")
     a = p.parse_args(argv)
     if not complete_shards(a.data):
-        synthesize_corpus(SynthConfig(out=a.data, hours=0.02, seed=101, split="heldout", kokoro_share=0.3),
-                          progress=False)
+        synthesize_corpus(
+            SynthConfig(out=a.data, hours=0.02, seed=101, split="heldout", kokoro_share=0.3), progress=False
+        )
     dialogues = [(s, d) for s in complete_shards(a.data) for d in read_shard(s)][: a.n]
     engine = load_engine(a.checkpoint)
     sampling = engine.options.sampling
@@ -109,13 +116,24 @@ def main(argv: list[str] | None = None) -> int:
         t0 = time.perf_counter()
         result, audio = engine.run(Turn(audio=wav))
         wall = time.perf_counter() - t0
-        row = {"id": d.id, "task": user.task, "language": user.language, "reply_text": result.reply_text,
-               "reference": ref.text, "answer": ref.answer, "target_emotion": ref.emotion,
-               "ttfa_ms": result.timings.tts_first_audio_ms, "wall_s": round(wall, 3)}
+        row = {
+            "id": d.id,
+            "task": user.task,
+            "language": user.language,
+            "reply_text": result.reply_text,
+            "reference": ref.text,
+            "answer": ref.answer,
+            "target_emotion": ref.emotion,
+            "ttfa_ms": result.timings.tts_first_audio_ms,
+            "wall_s": round(wall, 3),
+        }
         if len(audio):
             heard = asr.transcribe(resample(audio, OUTPUT_SAMPLE_RATE, SAMPLE_RATE), language=user.language).text
-            row.update(whisper=heard, cer=min(1.0, cer(result.reply_text, heard)) if result.reply_text else 1.0,
-                       reply_emotion=heard_emotion(engine, audio))
+            row.update(
+                whisper=heard,
+                cer=min(1.0, cer(result.reply_text, heard)) if result.reply_text else 1.0,
+                reply_emotion=heard_emotion(engine, audio),
+            )
         else:
             row.update(whisper="", cer=1.0, reply_emotion=None)
         replies.append(audio)
@@ -134,18 +152,27 @@ def main(argv: list[str] | None = None) -> int:
 
     u_ttfa, c_ttfa = mean(r["ttfa_ms"] for r in rows), mean(r.get("cascade_ttfa_ms") for r in rows)
     summary = {
-        "checkpoint": a.checkpoint or "shipped/default", "trained": engine.trained, "n": len(rows),
-        "temperature": sampling.temperature, "vocoder_temperature": sampling.vocoder_temperature,
+        "checkpoint": a.checkpoint or "shipped/default",
+        "trained": engine.trained,
+        "n": len(rows),
+        "temperature": sampling.temperature,
+        "vocoder_temperature": sampling.vocoder_temperature,
         "vocoder_residual": sampling.vocoder_residual,
-        "cer": mean(r["cer"] for r in rows), "correct": mean(float(r["correct"]) for r in with_answer),
+        "cer": mean(r["cer"] for r in rows),
+        "correct": mean(float(r["correct"]) for r in with_answer),
         "emotion_match": mean(float(r.get("judged_emotion") == r["target_emotion"]) for r in rows),
         "emotion_match_self": mean(float(r["reply_emotion"] == r["target_emotion"]) for r in rows),
-        "ttfa_ms_unified": u_ttfa, "ttfa_ms_cascade": c_ttfa,
+        "ttfa_ms_unified": u_ttfa,
+        "ttfa_ms_cascade": c_ttfa,
         "ttfa_ratio": round(u_ttfa / c_ttfa, 4) if u_ttfa and c_ttfa else None,
-        "correct_by_task": {t: mean(float(r["correct"]) for r in with_answer if r["task"] == t)
-                            for t in sorted({r["task"] for r in with_answer})},
-        "cer_by_language": {lang: mean(r["cer"] for r in rows if r["language"] == lang)
-                            for lang in sorted({r["language"] for r in rows})},
+        "correct_by_task": {
+            t: mean(float(r["correct"]) for r in with_answer if r["task"] == t)
+            for t in sorted({r["task"] for r in with_answer})
+        },
+        "cer_by_language": {
+            lang: mean(r["cer"] for r in rows if r["language"] == lang)
+            for lang in sorted({r["language"] for r in rows})
+        },
         "targets": {"cer": "<= 0.20", "correct": ">= 0.50", "emotion_match": ">= 0.60", "ttfa_ratio": "<= 0.5"},
     }
     Path(a.out).parent.mkdir(parents=True, exist_ok=True)

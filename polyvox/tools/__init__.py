@@ -1,11 +1,11 @@
 """Function calling: Python functions the LLM can call by voice, with JSON schemas, validation and timeouts.
 
-    from polyvox.tools import default_registry, tool
+from polyvox.tools import default_registry, tool
 
-    registry = default_registry()             # get_time, calculator, convert_units (+ memory tools)
-    Turn(..., tools=registry.schemas())       # the LLM sees them
-    outcome = registry.run_call(tool_call)    # ToolOutcome(output_json, error, ms); never raises
-    history += outcome.messages(tool_call)    # continue the turn from the result
+registry = default_registry()             # get_time, calculator, convert_units (+ memory tools)
+Turn(..., tools=registry.schemas())       # the LLM sees them
+outcome = registry.run_call(tool_call)    # ToolOutcome(output_json, error, ms); never raises
+history += outcome.messages(tool_call)    # continue the turn from the result
 """
 
 from polyvox.tools.builtins import builtin_tools, default_registry, memory_tools

@@ -13,8 +13,13 @@ from __future__ import annotations
 from typing import Any
 
 _EXPORTS = {
-    "PRESETS": "config", "TrainConfig": "config", "get_preset": "config",
-    "SynthConfig": "synth", "synthesize_corpus": "synth", "TrainResult": "trainer", "train": "trainer",
+    "PRESETS": "config",
+    "TrainConfig": "config",
+    "get_preset": "config",
+    "SynthConfig": "synth",
+    "synthesize_corpus": "synth",
+    "TrainResult": "trainer",
+    "train": "trainer",
 }
 __all__ = sorted(_EXPORTS)
 

@@ -33,8 +33,12 @@ def add_synth_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--languages", default="en,es,fr,de", help="comma-separated, from: en,es,fr,de")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--split", default="train", choices=("train", "heldout"), help="voice pool")
-    p.add_argument("--teacher", default="template", choices=("template", "llm"),
-                   help="who writes the replies: templates, or the cascade's LLM (distillation)")
+    p.add_argument(
+        "--teacher",
+        default="template",
+        choices=("template", "llm"),
+        help="who writes the replies: templates, or the cascade's LLM (distillation)",
+    )
     p.add_argument("--kokoro-share", type=float, default=0.2, help="share of user turns voiced by Kokoro")
     p.add_argument("--dialogues-per-shard", type=int, default=8)
     p.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -58,8 +62,13 @@ def run_synth(args: argparse.Namespace) -> int:
     from polyvox.train.synth import SynthConfig, synthesize_corpus
 
     cfg = SynthConfig(
-        out=args.out, hours=args.hours, languages=tuple(x.strip() for x in args.languages.split(",") if x.strip()),
-        seed=args.seed, split=args.split, teacher=args.teacher, kokoro_share=args.kokoro_share,
+        out=args.out,
+        hours=args.hours,
+        languages=tuple(x.strip() for x in args.languages.split(",") if x.strip()),
+        seed=args.seed,
+        split=args.split,
+        teacher=args.teacher,
+        kokoro_share=args.kokoro_share,
         dialogues_per_shard=args.dialogues_per_shard,
     )
     manifest = synthesize_corpus(cfg, progress=not args.quiet)
@@ -86,8 +95,14 @@ def run_train(args: argparse.Namespace) -> int:
     from polyvox.train.config import get_preset
     from polyvox.train.trainer import train
 
-    cfg = get_preset(args.preset, batch_size=args.batch_size, lr=args.lr, seed=args.seed,
-                     num_threads=args.num_threads, fsdp=args.fsdp)
+    cfg = get_preset(
+        args.preset,
+        batch_size=args.batch_size,
+        lr=args.lr,
+        seed=args.seed,
+        num_threads=args.num_threads,
+        fsdp=args.fsdp,
+    )
     if args.steps:
         k = args.steps / cfg.total_steps
         pre, ins = round(cfg.pretrain_steps * k), round(cfg.instruct_steps * k)

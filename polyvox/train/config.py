@@ -90,13 +90,30 @@ class TrainConfig:
 PRESETS: dict[str, TrainConfig] = {
     # seconds on 2 CPU cores: the tests and a smoke run
     "tiny": TrainConfig(
-        model="tiny", batch_size=2, lr=1e-3, warmup_steps=2, pretrain_steps=4, instruct_steps=4, rlpf_steps=2,
-        max_seconds=3.0, log_every=1, checkpoint_every=2, rlpf=RlpfConfig(group_size=2, max_reply_steps=6),
+        model="tiny",
+        batch_size=2,
+        lr=1e-3,
+        warmup_steps=2,
+        pretrain_steps=4,
+        instruct_steps=4,
+        rlpf_steps=2,
+        max_seconds=3.0,
+        log_every=1,
+        checkpoint_every=2,
+        rlpf=RlpfConfig(group_size=2, max_reply_steps=6),
     ),
     # the shipped checkpoint: ~1.5 h on 2 quiet CPU cores (≈ 0.8 s per step at batch 8), resumable across runs
     "default": TrainConfig(
-        model="default", batch_size=8, lr=5e-4, warmup_steps=100, pretrain_steps=2000, instruct_steps=3800,
-        rlpf_steps=150, max_seconds=6.0, log_every=10, checkpoint_every=100,
+        model="default",
+        batch_size=8,
+        lr=5e-4,
+        warmup_steps=100,
+        pretrain_steps=2000,
+        instruct_steps=3800,
+        rlpf_steps=150,
+        max_seconds=6.0,
+        log_every=10,
+        checkpoint_every=100,
     ),
 }
 

@@ -35,8 +35,10 @@ def detect_format(path: str | Path) -> str:
         return "librispeech"
     if any(f.suffix in AUDIO_EXT and f.with_suffix(".txt").exists() for f in p.rglob("*")):
         return "folder"
-    raise PolyvoxError(f"cannot tell the corpus format of {p}",
-                       "expected a synth corpus, wav+txt pairs, LibriSpeech, Common Voice or a saved `datasets` one")
+    raise PolyvoxError(
+        f"cannot tell the corpus format of {p}",
+        "expected a synth corpus, wav+txt pairs, LibriSpeech, Common Voice or a saved `datasets` one",
+    )
 
 
 def load_utterances(path: str | Path, fmt: str = "auto", language: str = "en") -> list[Utterance]:
@@ -45,8 +47,7 @@ def load_utterances(path: str | Path, fmt: str = "auto", language: str = "en") -
     if not p.is_dir():
         raise PolyvoxError(f"corpus folder not found: {p}")
     fmt = detect_format(p) if fmt == "auto" else fmt
-    loaders = {"folder": _folder, "librispeech": _librispeech, "commonvoice": _commonvoice, "hf": _hf,
-               "synth": _synth}
+    loaders = {"folder": _folder, "librispeech": _librispeech, "commonvoice": _commonvoice, "hf": _hf, "synth": _synth}
     if fmt not in loaders:
         raise PolyvoxError(f"unknown corpus format {fmt!r}", f"choose one of: auto, {', '.join(loaders)}")
     utts = loaders[fmt](p, language)
@@ -109,8 +110,12 @@ def _hf(p: Path, language: str) -> list[Utterance]:
 def _synth(p: Path, language: str) -> list[Utterance]:
     from polyvox.train.synth import complete_shards, read_shard
 
-    return [Utterance(str(s / t.audio), t.text, t.language, t.emotion)
-            for s in complete_shards(p) for d in read_shard(s) for t in d.turns]
+    return [
+        Utterance(str(s / t.audio), t.text, t.language, t.emotion)
+        for s in complete_shards(p)
+        for d in read_shard(s)
+        for t in d.turns
+    ]
 
 
 def corpus_summary(path: str | Path, fmt: str = "auto") -> dict[str, Any]:
@@ -126,5 +131,8 @@ def corpus_summary(path: str | Path, fmt: str = "auto") -> dict[str, Any]:
         except Exception:
             secs = 0.0
         hours[u.language] = hours.get(u.language, 0.0) + secs / 3600
-    return {"format": detect_format(path) if fmt == "auto" else fmt, "utterances": len(utts),
-            "hours_per_language": {k: round(v, 4) for k, v in sorted(hours.items())}}
+    return {
+        "format": detect_format(path) if fmt == "auto" else fmt,
+        "utterances": len(utts),
+        "hours_per_language": {k: round(v, 4) for k, v in sorted(hours.items())},
+    }

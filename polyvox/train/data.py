@@ -180,8 +180,13 @@ def build_item(ex: Example, vocab: TextVocab, max_seconds: float) -> dict:
         mode += [SPEAK] * steps
     speak_lang = ex.reply.language if ex.reply else (ex.user.language if ex.user else None)
     return {
-        "audio": np.concatenate(listen_in), "wave": np.concatenate(speak24), "wave16": np.concatenate(speak16),
-        "text": text, "mode": mode, "n_listen": n_listen, "history": list(ex.history),
+        "audio": np.concatenate(listen_in),
+        "wave": np.concatenate(speak24),
+        "wave16": np.concatenate(speak16),
+        "text": text,
+        "mode": mode,
+        "n_listen": n_listen,
+        "history": list(ex.history),
         "user_emotion": emotion_index(ex.user.emotion) if ex.user and ex.user.emotion else -1,
         "user_language": language_index(ex.user.language) if ex.user else -1,
         "reply_emotion": emotion_index(ex.reply.emotion) if ex.reply and ex.reply.emotion else None,
@@ -205,6 +210,7 @@ def collate(items: list[dict], vocab: TextVocab, n_emotions: int) -> Batch:
         text[b, :n], mode[b, :n], mask[b, :n] = torch.tensor(it["text"]), torch.tensor(it["mode"]), True
         if it["n_listen"]:
             eot[b, it["n_listen"] - 1] = 1.0
+
     def idx(key: str, unknown: int) -> Tensor:
         return torch.tensor([unknown if it[key] is None else it[key] for it in items], dtype=torch.long)
 
@@ -212,8 +218,13 @@ def collate(items: list[dict], vocab: TextVocab, n_emotions: int) -> Batch:
         audio=torch.stack([pad(it["audio"], CHUNK_SAMPLES) for it in items]),
         wave=torch.stack([pad(it["wave"], OUTPUT_CHUNK_SAMPLES) for it in items]),
         wave16=torch.stack([pad(it["wave16"], CHUNK_SAMPLES) for it in items]),
-        text=text, mode=mode, mask=mask, end_of_turn=eot,
-        user_emotion=idx("user_emotion", -1), user_language=idx("user_language", -1),
-        reply_emotion=idx("reply_emotion", n_emotions), reply_language=idx("reply_language", len(LANGUAGES)),
+        text=text,
+        mode=mode,
+        mask=mask,
+        end_of_turn=eot,
+        user_emotion=idx("user_emotion", -1),
+        user_language=idx("user_language", -1),
+        reply_emotion=idx("reply_emotion", n_emotions),
+        reply_language=idx("reply_language", len(LANGUAGES)),
         history=[it["history"] for it in items],
     )

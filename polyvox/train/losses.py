@@ -66,8 +66,7 @@ def stream_forward(
     B = text_in.shape[0]
     ctx, ctx_mask = context_of(model, batch.history, vocab)
     listen = Conditioning(context=ctx, context_mask=ctx_mask)
-    speak = Conditioning(emotion=batch.reply_emotion, language=batch.reply_language, context=ctx,
-                         context_mask=ctx_mask)
+    speak = Conditioning(emotion=batch.reply_emotion, language=batch.reply_language, context=ctx, context_mask=ctx_mask)
     prev_tok = torch.cat([text_in.new_full((B, 1), model.bos), model.fed_text(text_in, batch.mode)[:, :-1]], 1)
     prev_ac = torch.cat([torch.zeros_like(acoustic_in[:, :1]), acoustic_in[:, :-1]], 1)
     is_speak = batch.mode == SPEAK

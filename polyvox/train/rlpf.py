@@ -53,8 +53,10 @@ def cer(ref: str, hyp: str) -> float:
 
 def _repeat(batch: Batch, g: int) -> Batch:
     """Each item g times (B·g items, groups contiguous)."""
-    rep = {k: (v.repeat_interleave(g, 0) if isinstance(v, Tensor) else [x for x in v for _ in range(g)])
-           for k, v in vars(batch).items()}
+    rep = {
+        k: (v.repeat_interleave(g, 0) if isinstance(v, Tensor) else [x for x in v for _ in range(g)])
+        for k, v in vars(batch).items()
+    }
     return Batch(**rep)
 
 
@@ -82,10 +84,18 @@ def rollout(model: S2SModel, batch: Batch, cfg: RlpfConfig, seed: int) -> Batch:
     mode = torch.tensor([LISTEN] * n_listen + [SPEAK] * cfg.max_reply_steps).expand(B, T)
     pad = torch.zeros(B, cfg.max_reply_steps * CHUNK_SAMPLES)
     return Batch(
-        audio=torch.cat([batch.audio[:, : n_listen * CHUNK_SAMPLES], pad], 1), wave=batch.wave, wave16=batch.wave16,
-        text=text, mode=mode.clone(), mask=torch.ones(B, T, dtype=torch.bool), end_of_turn=batch.end_of_turn,
-        user_emotion=batch.user_emotion, user_language=batch.user_language, reply_emotion=batch.reply_emotion,
-        reply_language=batch.reply_language, history=[[] for _ in range(B)],
+        audio=torch.cat([batch.audio[:, : n_listen * CHUNK_SAMPLES], pad], 1),
+        wave=batch.wave,
+        wave16=batch.wave16,
+        text=text,
+        mode=mode.clone(),
+        mask=torch.ones(B, T, dtype=torch.bool),
+        end_of_turn=batch.end_of_turn,
+        user_emotion=batch.user_emotion,
+        user_language=batch.user_language,
+        reply_emotion=batch.reply_emotion,
+        reply_language=batch.reply_language,
+        history=[[] for _ in range(B)],
     )
 
 
@@ -105,9 +115,14 @@ class RlpfStep:
         a16 = torch.stack([torch.from_numpy(resample(x.numpy(), OUTPUT_SAMPLE_RATE, SAMPLE_RATE)) for x in audio24])
         n = a16.shape[1] // CHUNK_SAMPLES * CHUNK_SAMPLES
         with torch.no_grad():
-            out = self.ref(a16[:, :n], torch.zeros(B, n // CHUNK_SAMPLES, dtype=torch.long),
-                           torch.zeros(B, n // CHUNK_SAMPLES, self.ref.cfg.decoder.frames_per_step,
-                                       self.ref.cfg.decoder.d_acoustic), LISTEN)
+            out = self.ref(
+                a16[:, :n],
+                torch.zeros(B, n // CHUNK_SAMPLES, dtype=torch.long),
+                torch.zeros(
+                    B, n // CHUNK_SAMPLES, self.ref.cfg.decoder.frames_per_step, self.ref.cfg.decoder.d_acoustic
+                ),
+                LISTEN,
+            )
         p = out.understanding.emotion.softmax(-1).mean(1)  # (B, n_emotions)
         return p.gather(1, target_emotion.clamp(max=p.shape[1] - 1)[:, None])[:, 0], out.text_logits.argmax(-1).tolist()
 
@@ -138,13 +153,19 @@ class RlpfStep:
             r_emo, heard = self.listen(audio.clamp(-1, 1), batch.reply_emotion)
             lf = log_f0.flatten(1)[:, sel]
             vm = (out.acoustic.voiced.flatten(1)[:, sel] > 0).float()
-            f0_std = (((lf - (lf * vm).sum(1, keepdim=True) / vm.sum(1, keepdim=True).clamp(min=1)) ** 2 * vm).sum(1)
-                      / vm.sum(1).clamp(min=1)).sqrt()
+            f0_std = (
+                ((lf - (lf * vm).sum(1, keepdim=True) / vm.sum(1, keepdim=True).clamp(min=1)) ** 2 * vm).sum(1)
+                / vm.sum(1).clamp(min=1)
+            ).sqrt()
             energy = audio.view(B, -1, 240).pow(2).mean(-1).add(1e-8).log()
-            r_var = 0.5 * (torch.exp(-(f0_std.clamp(min=1e-3) / TARGET_F0_STD).log().abs())
-                           + torch.exp(-(energy.std(1).clamp(min=1e-3) / TARGET_ENERGY_STD).log().abs()))
-            said = [v.decode([t for t, s in zip(row, srow, strict=True) if s]) for row, srow in
-                    zip(batch.text.tolist(), speak.tolist(), strict=True)]
+            r_var = 0.5 * (
+                torch.exp(-(f0_std.clamp(min=1e-3) / TARGET_F0_STD).log().abs())
+                + torch.exp(-(energy.std(1).clamp(min=1e-3) / TARGET_ENERGY_STD).log().abs())
+            )
+            said = [
+                v.decode([t for t, s in zip(row, srow, strict=True) if s])
+                for row, srow in zip(batch.text.tolist(), speak.tolist(), strict=True)
+            ]
             hyp = [self.transcribe(a, h, lang_i) for a, h, lang_i in zip(audio, heard, lang.tolist(), strict=True)]
             r_int = torch.tensor([max(0.0, 1.0 - cer(s, h)) for s, h in zip(said, hyp, strict=True)])
             reward = c.w_emotion * r_emo + c.w_variation * r_var + c.w_intelligibility * r_int
@@ -154,9 +175,14 @@ class RlpfStep:
         kl = ((logp.exp() * (logp - ref_logp)).sum(-1) * speak).sum() / speak.sum().clamp(min=1)
         loss = -(adv * (tok_logp + f0_logp)).mean() / T + c.kl * kl
         loss = loss + 0.0 * sum(p.sum() for p in module.parameters() if p.requires_grad)  # DDP: every param used
-        return loss, {"reward": float(reward.mean()), "reward_emotion": float(r_emo.mean()),
-                      "reward_variation": float(r_var.mean()), "reward_intelligibility": float(r_int.mean()),
-                      "kl": float(kl.detach()), "loss_rlpf": float(loss.detach())}
+        return loss, {
+            "reward": float(reward.mean()),
+            "reward_emotion": float(r_emo.mean()),
+            "reward_variation": float(r_var.mean()),
+            "reward_intelligibility": float(r_int.mean()),
+            "kl": float(kl.detach()),
+            "loss_rlpf": float(loss.detach()),
+        }
 
     def transcribe(self, audio24: Tensor, heard: list[int], language: int) -> str:
         if self.cfg.asr == "self":
@@ -174,5 +200,3 @@ class RlpfStep:
         from polyvox.unified.text import TextVocab
 
         return TextVocab().decode(tokens)
-
-

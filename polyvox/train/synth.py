@@ -115,9 +115,20 @@ def build_shard(cfg: SynthConfig, k: int, teacher: tasks.Teacher) -> Path:
                     wave = resample(wave, OUTPUT_SAMPLE_RATE, SAMPLE_RATE)
                 name = f"d{d.id}-{len(d.turns)}.wav"
                 save_audio(tmp / name, wave, sr)
-                d.turns.append(Turn(role, text, lang, emo, spk.id, name, round(len(wave) / sr, 3), ex.task,
-                                    ex.answer if role == "assistant" else "",
-                                    ex.tool_call if role == "assistant" else None))
+                d.turns.append(
+                    Turn(
+                        role,
+                        text,
+                        lang,
+                        emo,
+                        spk.id,
+                        name,
+                        round(len(wave) / sr, 3),
+                        ex.task,
+                        ex.answer if role == "assistant" else "",
+                        ex.tool_call if role == "assistant" else None,
+                    )
+                )
             history += [{"role": "user", "content": ex.user_text}, {"role": "assistant", "content": reply}]
         lines.append(json.dumps(asdict(d), ensure_ascii=False))
     (tmp / "dialogues.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
@@ -167,8 +178,13 @@ def corpus_stats(root: str | Path) -> dict[str, Any]:
                 for k in keys:
                     hours[k][str(getattr(t, k))] += t.seconds / 3600
     rounded = {f"hours_per_{k}": {a: round(b, 4) for a, b in sorted(v.items())} for k, v in hours.items()}
-    return {"hours": round(total, 4), "dialogues": n_dialogues, "turns": n_turns,
-            "shards": len(complete_shards(root)), **rounded}
+    return {
+        "hours": round(total, 4),
+        "dialogues": n_dialogues,
+        "turns": n_turns,
+        "shards": len(complete_shards(root)),
+        **rounded,
+    }
 
 
 def synthesize_corpus(cfg: SynthConfig, progress: bool = True) -> dict[str, Any]:
@@ -182,8 +198,10 @@ def synthesize_corpus(cfg: SynthConfig, progress: bool = True) -> dict[str, Any]
         mine = {k: v for k, v in asdict(cfg).items() if k not in ("out", "hours")}
         theirs = {k: (tuple(v) if isinstance(v, list) else v) for k, v in old.items() if k not in ("out", "hours")}
         if mine != theirs:
-            raise PolyvoxError(f"{root} holds a corpus built with other settings: {theirs}",
-                               "use a new --out folder, or the same settings to resume")
+            raise PolyvoxError(
+                f"{root} holds a corpus built with other settings: {theirs}",
+                "use a new --out folder, or the same settings to resume",
+            )
     teacher: tasks.Teacher | None = None
     from tqdm import tqdm
 
@@ -206,5 +224,3 @@ def synthesize_corpus(cfg: SynthConfig, progress: bool = True) -> dict[str, Any]
     tmp.write_text(json.dumps(manifest, indent=1, ensure_ascii=False))
     tmp.replace(manifest_path)
     return manifest
-
-

@@ -28,14 +28,26 @@ COUNTRIES = [
     ({"en": "France", "es": "Francia", "fr": "la France", "de": "Frankreich"}, {"de": "Paris"}, "Paris"),
     ({"en": "Spain", "es": "España", "fr": "l'Espagne", "de": "Spanien"}, {}, "Madrid"),
     ({"en": "Germany", "es": "Alemania", "fr": "l'Allemagne", "de": "Deutschland"}, {}, "Berlin"),
-    ({"en": "Italy", "es": "Italia", "fr": "l'Italie", "de": "Italien"}, {"en": "Rome", "es": "Roma", "de": "Rom"},
-     "Rome"),
-    ({"en": "Japan", "es": "Japón", "fr": "le Japon", "de": "Japan"}, {"en": "Tokyo", "es": "Tokio", "de": "Tokio"},
-     "Tokyo"),
-    ({"en": "Portugal", "es": "Portugal", "fr": "le Portugal", "de": "Portugal"},
-     {"en": "Lisbon", "es": "Lisboa", "fr": "Lisbonne", "de": "Lissabon"}, "Lisbon"),
-    ({"en": "Egypt", "es": "Egipto", "fr": "l'Égypte", "de": "Ägypten"},
-     {"en": "Cairo", "es": "El Cairo", "fr": "Le Caire", "de": "Kairo"}, "Cairo"),
+    (
+        {"en": "Italy", "es": "Italia", "fr": "l'Italie", "de": "Italien"},
+        {"en": "Rome", "es": "Roma", "de": "Rom"},
+        "Rome",
+    ),
+    (
+        {"en": "Japan", "es": "Japón", "fr": "le Japon", "de": "Japan"},
+        {"en": "Tokyo", "es": "Tokio", "de": "Tokio"},
+        "Tokyo",
+    ),
+    (
+        {"en": "Portugal", "es": "Portugal", "fr": "le Portugal", "de": "Portugal"},
+        {"en": "Lisbon", "es": "Lisboa", "fr": "Lisbonne", "de": "Lissabon"},
+        "Lisbon",
+    ),
+    (
+        {"en": "Egypt", "es": "Egipto", "fr": "l'Égypte", "de": "Ägypten"},
+        {"en": "Cairo", "es": "El Cairo", "fr": "Le Caire", "de": "Kairo"},
+        "Cairo",
+    ),
     ({"en": "Peru", "es": "Perú", "fr": "le Pérou", "de": "Peru"}, {}, "Lima"),
 ]
 WORDS = [  # the same word in each language
@@ -148,8 +160,14 @@ def make_exchange(rng: random.Random, language: str) -> Exchange:
         return Exchange(task, language, user, emotion, reply, REPLY_EMOTION[emotion], "")
     user, reply = T[key][language]
     return Exchange(
-        task, language, user.format(**fields), emotion, reply.format(**fields), REPLY_EMOTION[emotion],
-        str(fields["answer"]), call,
+        task,
+        language,
+        user.format(**fields),
+        emotion,
+        reply.format(**fields),
+        REPLY_EMOTION[emotion],
+        str(fields["answer"]),
+        call,
     )
 
 

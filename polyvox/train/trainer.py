@@ -84,7 +84,11 @@ def _truncate_log(out: Path, step: int) -> None:
 
 
 def train(
-    cfg: TrainConfig, data: list[str | Path], out: str | Path, resume: bool = True, stop_after: int | None = None,
+    cfg: TrainConfig,
+    data: list[str | Path],
+    out: str | Path,
+    resume: bool = True,
+    stop_after: int | None = None,
     progress: bool = True,
 ) -> TrainResult:
     """Train (or continue training) into `out`. Works alone and under torchrun (one call per rank)."""
@@ -141,8 +145,11 @@ def _train(cfg, data, out: Path, ctx: dist.DistContext, resume, stop_after, prog
         n = max(1, b // cfg.rlpf.group_size) if stage == "rlpf" else b
         examples = stage1 if stage == "pretrain" else stage2
         items = [
-            build_item(example_at(examples, step * G + ctx.rank * b + j, cfg.seed, stage == "pretrain"),
-                       module.vocab, cfg.max_seconds)
+            build_item(
+                example_at(examples, step * G + ctx.rank * b + j, cfg.seed, stage == "pretrain"),
+                module.vocab,
+                cfg.max_seconds,
+            )
             for j in range(n)
         ]
         batch = _batch_to(collate(items, module.vocab, len(EMOTIONS)), ctx.device)
@@ -158,8 +165,13 @@ def _train(cfg, data, out: Path, ctx: dist.DistContext, resume, stop_after, prog
         done = step + 1
         if ctx.is_main and (done % cfg.log_every == 0 or done == cfg.total_steps):
             now = time.perf_counter()
-            last = {"step": done, "stage": stage, "lr": lr_at(cfg, step), **metrics,
-                    "seconds_per_step": (now - t_last) / cfg.log_every}
+            last = {
+                "step": done,
+                "stage": stage,
+                "lr": lr_at(cfg, step),
+                **metrics,
+                "seconds_per_step": (now - t_last) / cfg.log_every,
+            }
             t_last = now
             _log(out, last)
             bar.set_postfix(loss=f"{metrics['loss']:.3f}", stage=stage)
@@ -184,11 +196,25 @@ def _train(cfg, data, out: Path, ctx: dist.DistContext, resume, stop_after, prog
 def save_state(out: Path, model: S2SModel, opt, step: int, cfg: TrainConfig, reference, ctx) -> None:
     """Rank 0 writes state.pt and unified.pt atomically; all ranks wait for it."""
     if ctx.is_main:
-        _atomic_save({
-            "step": step, "model": model.state_dict(), "optim": opt.state_dict(), "train_config": cfg.to_dict(),
-            "model_config": model.cfg.to_dict(), "reference": None if reference is None else reference.state_dict(),
-        }, out / "state.pt")
-        save_checkpoint(model, out / "unified.pt", meta={
-            "trained": True, "steps": step, "stage": cfg.stage_at(max(0, step - 1)), "train_config": cfg.to_dict(),
-        })
+        _atomic_save(
+            {
+                "step": step,
+                "model": model.state_dict(),
+                "optim": opt.state_dict(),
+                "train_config": cfg.to_dict(),
+                "model_config": model.cfg.to_dict(),
+                "reference": None if reference is None else reference.state_dict(),
+            },
+            out / "state.pt",
+        )
+        save_checkpoint(
+            model,
+            out / "unified.pt",
+            meta={
+                "trained": True,
+                "steps": step,
+                "stage": cfg.stage_at(max(0, step - 1)),
+                "train_config": cfg.to_dict(),
+            },
+        )
     dist.barrier(ctx)

@@ -56,8 +56,13 @@ def sample_speaker(rng: random.Random, language: str, split: str, kokoro_share: 
     use_kokoro = rng.random() < kokoro_share and kokoro_available() and language in kokoro_languages()
     voice = rng.choice(KOKORO_STYLES[split] if use_kokoro else ESPEAK_VARIANTS[split])
     speed = round(rng.uniform(0.85, 1.15), 2)
-    return Speaker("kokoro" if use_kokoro else "espeak", voice, rng.choice(PITCH_OFFSETS[split]), speed,
-                   round(rng.uniform(-6.0, 2.0), 1))
+    return Speaker(
+        "kokoro" if use_kokoro else "espeak",
+        voice,
+        rng.choice(PITCH_OFFSETS[split]),
+        speed,
+        round(rng.uniform(-6.0, 2.0), 1),
+    )
 
 
 def assistant_speaker() -> Speaker:

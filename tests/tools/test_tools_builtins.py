@@ -105,12 +105,14 @@ def test_convert_units_text_and_errors():
     assert convert_units(1, "foot", "inch")["text"] == "1 foot is 12 inches"
     assert convert_units(20, "c", "f")["text"] == "20 degrees Celsius is 68 degrees Fahrenheit"
     reg = default_registry()
-    assert "cannot convert length (kilometre) to mass (kilogram)" in reg.run(
-        "convert_units", '{"value": 1, "from_unit": "km", "to_unit": "kg"}'
-    ).error
-    assert "unknown unit 'parsecs'" in reg.run(
-        "convert_units", '{"value": "3", "from_unit": "parsecs", "to_unit": "km"}'
-    ).error
+    assert (
+        "cannot convert length (kilometre) to mass (kilogram)"
+        in reg.run("convert_units", '{"value": 1, "from_unit": "km", "to_unit": "kg"}').error
+    )
+    assert (
+        "unknown unit 'parsecs'"
+        in reg.run("convert_units", '{"value": "3", "from_unit": "parsecs", "to_unit": "km"}').error
+    )
 
 
 def test_get_time_with_timezones():

@@ -22,9 +22,30 @@ def test_two_process_ddp_keeps_replicas_identical(tmp_path: Path) -> None:
     corpus = make_corpus(tmp_path / "corpus")
     out = tmp_path / "run"
     cmd = [
-        sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_addr", "127.0.0.1",
-        "--master_port", str(_free_port()), "-m", "polyvox.train", "--preset", "tiny", "--data", str(corpus),
-        "--out", str(out), "--steps", "3", "--batch-size", "1", "--threads", "1", "--quiet",
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--nproc_per_node",
+        "2",
+        "--master_addr",
+        "127.0.0.1",
+        "--master_port",
+        str(_free_port()),
+        "-m",
+        "polyvox.train",
+        "--preset",
+        "tiny",
+        "--data",
+        str(corpus),
+        "--out",
+        str(out),
+        "--steps",
+        "3",
+        "--batch-size",
+        "1",
+        "--threads",
+        "1",
+        "--quiet",
     ]
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     r = subprocess.run(cmd, capture_output=True, text=True, timeout=240, env=env)

@@ -11,8 +11,9 @@ import pytest
 from polyvox.train.config import get_preset
 from polyvox.train.synth import SynthConfig, synthesize_corpus
 
-TINY_CORPUS = dict(hours=0.002, languages=("en", "es"), seed=3, kokoro_share=0.0, dialogues_per_shard=2,
-                   multi_turn_share=0.5)
+TINY_CORPUS = dict(
+    hours=0.002, languages=("en", "es"), seed=3, kokoro_share=0.0, dialogues_per_shard=2, multi_turn_share=0.5
+)
 
 
 def make_corpus(out: Path, **kw) -> Path:

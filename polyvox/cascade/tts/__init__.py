@@ -1,10 +1,10 @@
 """Text to speech for the cascade engine: Kokoro-82M where it is intelligible, espeak-ng elsewhere.
 
-    from polyvox.cascade.tts import MultilingualTTS, Prosody
-    tts = MultilingualTTS()
-    audio = tts.synthesize("Hello there.", "en")          # (n,) float32 at 24 kHz
-    for chunk in tts.stream("Hi. How are you?", "en", prosody=Prosody(speed=1.1)):
-        ...                                                # one clause at a time
+from polyvox.cascade.tts import MultilingualTTS, Prosody
+tts = MultilingualTTS()
+audio = tts.synthesize("Hello there.", "en")          # (n,) float32 at 24 kHz
+for chunk in tts.stream("Hi. How are you?", "en", prosody=Prosody(speed=1.1)):
+    ...                                                # one clause at a time
 """
 
 from polyvox.cascade.tts.base import DEFAULT_PROSODY, TTS, Clause, Prosody, split_clauses

@@ -50,13 +50,34 @@ class Clause:
 
 
 # Sentence enders and clause breaks across scripts, mapped to the ASCII mark Kokoro's vocab knows.
-_SENTENCE = {".": ".", "!": "!", "?": "?", "。": ".", "！": "!", "？": "?", "؟": "?", "।": ".", "॥": ".",
-             "…": ".", "۔": ".", "။": "."}
-_CLAUSE = {",": ",", ";": ";", ":": ":", "、": ",", "，": ",", "；": ";", "：": ":", "،": ",", "؛": ";",
-           "—": ",", "–": ","}
-_BREAK = re.compile(
-    "([" + re.escape("".join(_SENTENCE) + "".join(_CLAUSE)) + r"]+)(?=\s|$|[^\x00-\x7f])"
-)
+_SENTENCE = {
+    ".": ".",
+    "!": "!",
+    "?": "?",
+    "。": ".",
+    "！": "!",
+    "？": "?",
+    "؟": "?",
+    "।": ".",
+    "॥": ".",
+    "…": ".",
+    "۔": ".",
+    "။": ".",
+}
+_CLAUSE = {
+    ",": ",",
+    ";": ";",
+    ":": ":",
+    "、": ",",
+    "，": ",",
+    "；": ";",
+    "：": ":",
+    "،": ",",
+    "؛": ";",
+    "—": ",",
+    "–": ",",
+}
+_BREAK = re.compile("([" + re.escape("".join(_SENTENCE) + "".join(_CLAUSE)) + r"]+)(?=\s|$|[^\x00-\x7f])")
 
 
 def split_clauses(text: str) -> list[Clause]:

@@ -35,13 +35,32 @@ DEFAULT_VOICE = "jf_nezumi"  # exact Whisper round trip on en and es (jf_alpha w
 TIE = "\u200d"  # espeak-ng --ipa=3 joins the letters of one phoneme with a zero-width joiner
 # espeak IPA (tie written "^") -> Kokoro phoneme, for every language (misaki's EspeakG2P table).
 COMMON = {
-    "a^ɪ": "I", "a^ʊ": "W", "e^ɪ": "A", "o^ʊ": "O", "ə^ʊ": "Q", "ɔ^ɪ": "Y",
-    "d^ʒ": "ʤ", "t^ʃ": "ʧ", "d^z": "ʣ", "t^s": "ʦ", "t^ɕ": "ʨ", "d^ʑ": "ʥ",
+    "a^ɪ": "I",
+    "a^ʊ": "W",
+    "e^ɪ": "A",
+    "o^ʊ": "O",
+    "ə^ʊ": "Q",
+    "ɔ^ɪ": "Y",
+    "d^ʒ": "ʤ",
+    "t^ʃ": "ʧ",
+    "d^z": "ʣ",
+    "t^s": "ʦ",
+    "t^ɕ": "ʨ",
+    "d^ʑ": "ʥ",
 }
 # English only (misaki's espeak fallback for en-us): r-colouring and reductions Kokoro spells out.
 ENGLISH = {
-    "ɝ": "ɜɹ", "ɚ": "əɹ", "ɜː": "ɜɹ", "ə^l": "ᵊl", "ɪ^ə": "iə", "ʊ^ə": "ʊə",
-    "r": "ɹ", "ɐ": "ə", "x": "k", "ç": "k", "e": "A",
+    "ɝ": "ɜɹ",
+    "ɚ": "əɹ",
+    "ɜː": "ɜɹ",
+    "ə^l": "ᵊl",
+    "ɪ^ə": "iə",
+    "ʊ^ə": "ʊə",
+    "r": "ɹ",
+    "ɐ": "ə",
+    "x": "k",
+    "ç": "k",
+    "e": "A",
 }
 
 

@@ -48,8 +48,10 @@ SENTENCES: dict[str, tuple[str, str]] = {
     "te": ("ఈ రోజు వాతావరణం బాగుంది, నేను పార్కులో నడవాలనుకుంటున్నాను.", ""),
     "kn": ("ಇಂದು ಹವಾಮಾನ ಚೆನ್ನಾಗಿದೆ, ನಾನು ಉದ್ಯಾನದಲ್ಲಿ ನಡೆಯಲು ಬಯಸುತ್ತೇನೆ.", ""),
     "ml": ("ഇന്ന് കാലാവസ്ഥ നല്ലതാണ്, എനിക്ക് പാർക്കിൽ നടക്കാൻ ആഗ്രഹമുണ്ട്.", ""),
-    "ja": ("きょうは いい てんき ですね。こうえんを さんぽしたいです。",
-           "今日はいい天気ですね。公園を散歩したいです。"),
+    "ja": (
+        "きょうは いい てんき ですね。こうえんを さんぽしたいです。",
+        "今日はいい天気ですね。公園を散歩したいです。",
+    ),
     "zh": ("今天天气很好，我想去公园散步。", ""),
     "ko": ("오늘 날씨가 좋아서 공원에서 산책하고 싶어요.", ""),
 }
@@ -58,8 +60,10 @@ SENTENCES: dict[str, tuple[str, str]] = {
 # Whisper base often writes Indic speech in Latin letters (and Hindi in Urdu script), so these are
 # also scored against a rough romanization (ASCII-folded) or the Urdu spelling; the best CER is kept.
 ALTERNATES: dict[str, tuple[str, ...]] = {
-    "hi": ("aaj mausam achchha hai aur main park mein tahalna chahta hoon",
-           "آج موسم اچھا ہے اور میں پارک میں ٹہلنا چاہتا ہوں"),
+    "hi": (
+        "aaj mausam achchha hai aur main park mein tahalna chahta hoon",
+        "آج موسم اچھا ہے اور میں پارک میں ٹہلنا چاہتا ہوں",
+    ),
     "bn": ("aaj abohawa bhalo ebong ami parke hatte jete chai",),
     "mr": ("aaj havaman chhan aahe aani mala baget phirayla jayche aahe",),
     "gu": ("aaje havaman saras chhe ane hun bagichama farva java mangu chhun",),
