@@ -47,8 +47,8 @@ test: setup test-deps
 	$(PY) -m pytest -q
 
 lint: $(VENV)/.installed
-	$(VENV)/bin/ruff check polyvox tests benchmarks
-	$(VENV)/bin/ruff format --check polyvox tests benchmarks
+	$(VENV)/bin/ruff check polyvox tests benchmarks scripts
+	$(VENV)/bin/ruff format --check polyvox tests benchmarks scripts
 
 clean-venv:
 	rm -rf $(VENV)

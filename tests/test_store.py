@@ -108,3 +108,33 @@ def test_real_registry_is_consistent():
     for spec in registry.MODELS.values():
         assert spec.files and all(len(f.sha256) == 64 and f.size > 0 for f in spec.files)
         assert spec.env.startswith("POLYVOX_")
+
+
+def test_a_file_shipped_inside_polyvox_is_assembled_without_wheels(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    from importlib import resources
+
+    data = (resources.files("polyvox") / "data" / "question_en.wav").read_bytes()
+    spec = ModelSpec(
+        name="own",
+        role="s2s",
+        description="a file of polyvox itself",
+        license="MIT",
+        files=(ModelFile("q.wav", (Part(registry.OWN_PACKAGE, "", "data/question_en.wav"),), len(data),
+                         hashlib.sha256(data).hexdigest()),),
+        env="POLYVOX_OWN_MODEL",
+        entry="q.wav",
+    )  # fmt: skip
+    monkeypatch.setitem(registry.MODELS, "own", spec)
+    monkeypatch.setenv("POLYVOX_WHEELS", str(tmp_path / "no-wheels-here"))
+    s = ModelStore(tmp_path / "home")
+    assert (s.fetch("own", progress=False) / "q.wav").read_bytes() == data
+    assert s.status("own").verified is True
+
+
+def test_the_shipped_unified_checkpoint_matches_its_pin():
+    from polyvox.unified.shipped import MODEL, SHIPPED_NAME, _candidates
+
+    f = registry.MODELS[MODEL].files[0]
+    packaged = _candidates()[-1]
+    assert packaged.name == SHIPPED_NAME and packaged.stat().st_size == f.size
+    assert store.sha256_file(packaged) == f.sha256

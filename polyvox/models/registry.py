@@ -37,7 +37,7 @@ class ModelSpec:
     """A model polyvox can fetch, verify and load."""
 
     name: str
-    role: str  # vad | asr | llm | llm-fallback | tts
+    role: str  # vad | asr | llm | llm-fallback | tts | speaker | embedding | s2s
     description: str
     license: str
     files: tuple[ModelFile, ...]
@@ -211,6 +211,22 @@ MODELS: dict[str, ModelSpec] = {
             ),
             env="POLYVOX_EMBED_MODEL",
             entry="e5-small-q4.bin",
+        ),
+        ModelSpec(
+            name="unified-default",
+            role="s2s",
+            description="polyvox's unified speech-to-speech model, `default` config (14.0 M), trained here, float16",
+            license="Apache-2.0 (polyvox)",
+            files=(
+                ModelFile(
+                    "unified_default.pt",
+                    (Part(OWN_PACKAGE, "", "data/unified_default.pt"),),
+                    28061909,
+                    "ce85c2eb95468908fec9ba90619fa784252d8518744d7877ea8736a640e87f57",
+                ),
+            ),
+            env="POLYVOX_UNIFIED_CHECKPOINT",
+            entry="unified_default.pt",
         ),
     ]
 }
