@@ -25,6 +25,7 @@ import numpy as np
 from polyvox.audio import SAMPLE_RATE
 from polyvox.cascade.asr import AsrOptions, WhisperASR
 from polyvox.cascade.context import build_messages, build_system
+from polyvox.cascade.languages import weak_language_warning
 from polyvox.cascade.llm import LlamaLLM, LlmOptions
 from polyvox.cascade.speak import SpokenReply, Voice, speak_reply
 from polyvox.cascade.toolgate import select_tools
@@ -168,6 +169,8 @@ class CascadeEngine(Engine):
         answer_language = heard.reply_language or language  # a stored preference decides an unsure turn
         reply_language = conv.translate_to or answer_language
         voice = Voice(reply_language, turn.voice, heard.prosody)
+        if weak := weak_language_warning(reply_language):
+            warnings.append(weak)
         if voice.voice is not None:
             try:
                 self.tts.check(reply_language, voice.voice)

@@ -16,6 +16,30 @@ NAMES: dict[str, str] = {
 }  # fmt: skip
 
 
+# Languages where the packaged models were measured to fail (benchmarks/languages.py, README "Languages"):
+# the turn still runs, and its trace says what to expect and what to change.
+WEAK: dict[str, str] = {
+    "hi": "Whisper base misreads synthetic Hindi speech and the 0.5B LLM is weak in Hindi",
+    "te": "Whisper base did not understand spoken Telugu and the 0.5B LLM answered in the wrong script",
+    "kn": "Whisper base did not understand spoken Kannada and the 0.5B LLM answered in the wrong script",
+    "ml": "Whisper base did not understand spoken Malayalam and the 0.5B LLM answered in the wrong script",
+    "ta": "the 0.5B LLM often answers Tamil in English",
+    "bn": "the 0.5B LLM often answers Bengali in English",
+    "pa": "the 0.5B LLM answers Punjabi in romanised text",
+}
+
+
+def weak_language_warning(code: str) -> str | None:
+    """A one-line warning for a language the packaged models handle poorly (measured), else None."""
+    why = WEAK.get(code)
+    if why is None:
+        return None
+    return (
+        f"replies in {language_name(code)} are unreliable with the packaged models ({why}); "
+        "POLYVOX_ASR_MODEL / POLYVOX_LLM_MODEL take larger models"
+    )
+
+
 def language_name(code: str) -> str:
     return NAMES.get(code, code)
 
