@@ -17,7 +17,10 @@ def test_clauses_split_at_sentences_and_first_comma():
 
 
 def test_clauses_other_scripts_and_long_runs():
-    assert feed_all(ClauseSplitter(), "फ्रांस की राजधानी पेरिस है। धन्यवाद।") == ["फ्रांस की राजधानी पेरिस है।", "धन्यवाद।"]
+    assert feed_all(ClauseSplitter(first_max_words=0), "फ्रांस की राजधानी पेरिस है। धन्यवाद।") == [
+        "फ्रांस की राजधानी पेरिस है।",
+        "धन्यवाद।",
+    ]
     long = "word " * 100
     parts = feed_all(ClauseSplitter(max_chars=50, first_max_words=0), long)
     assert all(len(p) <= 50 for p in parts) and " ".join(parts).split() == long.split()
@@ -28,10 +31,11 @@ def test_first_clause_is_cut_after_a_few_words():
     clauses = feed_all(ClauseSplitter(first_max_words=5), text)
     assert clauses[0] == "The capital of France is"
     assert clauses[1:] == ["Paris and it is a lovely city to visit.", "Yes."]
+    assert feed_all(ClauseSplitter(), text)[0] == "The capital of"  # the default: 3 words (measured fastest)
 
 
 def test_decimal_point_does_not_split():
-    assert feed_all(ClauseSplitter(), "It costs 3.50 euros. Yes.") == ["It costs 3.50 euros.", "Yes."]
+    assert feed_all(ClauseSplitter(first_max_words=0), "It costs 3.50 euros. Yes.") == ["It costs 3.50 euros.", "Yes."]
 
 
 def test_speakable_strips_markup():
@@ -79,3 +83,16 @@ def test_code_fences_are_not_spoken():
     assert " ".join(spoken.split()) == "Here it is: (the code is in the transcript) Call f."
     f = CodeFenceFilter()
     assert f.feed("use `x` here") + f.flush() == "use `x` here"
+
+
+def test_tool_results_reach_the_llm_as_words():
+    from polyvox.cascade.context import build_messages, result_words
+    from polyvox.engine import Message
+
+    assert result_words('{"expression": "2 + 3", "result": 5}') == "expression 2 + 3, result 5"
+    assert result_words('{"text": "5 miles is 8.05 kilometres", "result": 8.05}') == "5 miles is 8.05 kilometres"
+    assert result_words("[1, 2]") == "[1, 2]" and result_words("not json") == "not json"
+    history = [Message("user", "What is 2 plus 3?"), Message("tool", '{"from_unit": "mile", "result": 5}', name="calc")]
+    msgs = build_messages("sys", history, "")
+    assert [m["role"] for m in msgs] == ["system", "user"]
+    assert "The calc tool gave: from unit mile, result 5." in msgs[1]["content"]

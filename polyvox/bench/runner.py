@@ -56,29 +56,57 @@ class CaseContext:
         delivery: Delivery | None = None,
         tag: str = "",
         transcribe: bool = True,
+        pin_language: bool = True,
     ) -> tuple[Reply, Transcript]:
-        """Speak `text` into `session`; save input/reply audio and transcripts as {tag}input.wav etc."""
+        """Speak `text` into `session`; save input/reply audio and transcripts as {tag}input.wav etc.
+
+        The reply is transcribed in `language` (pin_language) or with language ID (a benchmark that
+        scores the reply's language itself): language ID misnames short replies ("Option A." → ja).
+        """
         audio = self.speech.render(text, language, delivery)
         self.save_audio(f"{tag}input.wav", audio, 16_000)
         reply = session.say(audio)
-        return reply, self.record(reply, tag, prompt=text, transcribe=transcribe)
+        pinned = language if pin_language else None
+        return reply, self.record(reply, tag, prompt=text, transcribe=transcribe, language=pinned)
 
-    def record(self, reply: Reply, tag: str = "", prompt: str | None = None, transcribe: bool = True) -> Transcript:
-        """Save a reply's audio and transcripts; returns Whisper's transcript of the reply audio."""
+    def record(
+        self,
+        reply: Reply,
+        tag: str = "",
+        prompt: str | None = None,
+        transcribe: bool = True,
+        language: str | None = None,
+    ) -> Transcript:
+        """Save a reply's audio and transcripts; returns Whisper's transcript of the reply audio.
+
+        `language`: transcribe in this language (None: Whisper's language ID decides).
+        """
         self.save_audio(f"{tag}reply.wav", reply.audio, reply.sample_rate)
-        heard = self.speech.transcribe(reply.audio, reply.sample_rate) if transcribe else Transcript("", "", 0.0)
+        heard = (
+            self.speech.transcribe(reply.audio, reply.sample_rate, language) if transcribe else Transcript("", "", 0.0)
+        )
         self.save_json(
             f"{tag}transcript.json",
-            {"prompt": prompt, "reply": reply.as_json(), "reply_asr": heard.text, "reply_asr_language": heard.language},
+            {
+                "prompt": prompt,
+                "reply": reply.as_json(),
+                "reply_asr": heard.text,
+                "reply_asr_language": heard.language,
+                "reply_asr_pinned": language is not None,
+            },
         )
         return heard
 
     def ask(
-        self, case: Case, config: SessionConfig | None = None, delivery: Delivery | None = None
+        self,
+        case: Case,
+        config: SessionConfig | None = None,
+        delivery: Delivery | None = None,
+        pin_language: bool = True,
     ) -> tuple[Reply, Transcript]:
-        """One-turn conversation: speak `case.prompt`, return the reply and its transcript."""
+        """One-turn conversation: speak `case.prompt`, return the reply and its transcript (see `turn`)."""
         with self.open(config or SessionConfig()) as session:
-            return self.turn(session, case.prompt, case.language, delivery)
+            return self.turn(session, case.prompt, case.language, delivery, pin_language=pin_language)
 
 
 class Benchmark(ABC):

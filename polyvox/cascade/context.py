@@ -3,6 +3,7 @@ dialogue so far, with tool traffic folded into plain speech the 0.5B model handl
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from polyvox.cascade.languages import system_prompt
@@ -28,11 +29,28 @@ def build_system(
     return " ".join(parts)
 
 
+def result_words(content: str) -> str:
+    """A tool's JSON result as words: its "text" field, else "key value" pairs; anything else unchanged.
+
+    '{"expression": "2 + 3", "result": 5}' -> "expression 2 + 3, result 5".
+    """
+    try:
+        value = json.loads(content)
+    except ValueError:
+        return content
+    if not isinstance(value, dict) or not value:
+        return content
+    if isinstance(value.get("text"), str) and value["text"]:
+        return value["text"]
+    return ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in value.items())
+
+
 def build_messages(system: str, history: list[Message], user_text: str) -> list[dict[str, Any]]:
     """Chat messages for the LLM.
 
     Tool traffic is folded into plain dialogue: a tool result is appended to the user message it
-    answers ("(The function f returned: …)") and the assistant's call message is dropped. The 0.5B
+    answers ("(The calculator tool gave: expression 2 + 3, result 5. …)", JSON flattened into words: given
+    the JSON, the model sometimes read it out) and the assistant's call message is dropped. The 0.5B
     model answers from that reliably but loops, calling the tool again, on template-rendered tool
     messages (measured; see tests/test_cascade.py::test_tool_call_from_voice).
     """
@@ -42,7 +60,10 @@ def build_messages(system: str, history: list[Message], user_text: str) -> list[
         if m.role == "system":
             continue
         if m.role == "tool":
-            note = f"(The function {m.name or 'tool'} returned: {m.content}. Answer my question with this result.)"
+            note = (
+                f"(The {m.name or 'tool'} tool gave: {result_words(m.content)}. Answer my question with this "
+                "result in one short sentence; do not mention the tool.)"
+            )
             if last_user is not None:
                 last_user["content"] += "\n\n" + note
             else:

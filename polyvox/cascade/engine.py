@@ -96,8 +96,7 @@ class CascadeEngine(Engine):
         silence = np.zeros(SAMPLE_RATE // 2, np.float32)
         self.vad.probabilities(silence)
         self.asr.transcribe(silence, language="en")
-        for _ in self.llm.stream_chat([{"role": "user", "content": "Hi"}], max_tokens=1):
-            pass
+        self.llm.prime(build_messages(build_system("en"), [], "Hi"))  # caches the system prompt prefix
         self.tts.synthesize("Hi.", "en")
         self.understanding.warmup()
 

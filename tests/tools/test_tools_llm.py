@@ -8,7 +8,10 @@ from pathlib import Path
 
 import pytest
 
+from polyvox.cascade.context import build_messages
 from polyvox.cascade.languages import system_prompt
+from polyvox.engine import Message
+from polyvox.events import ToolCall
 from polyvox.memory import Fact, MemoryStore
 from polyvox.tools import ToolRegistry, default_registry
 
@@ -65,11 +68,9 @@ def test_llm_picks_the_right_tool_and_arguments(llm, registry: ToolRegistry, que
 def test_llm_answers_from_the_tool_result(llm, registry: ToolRegistry):
     call = ask(llm, registry, "What is 17 times 23?")
     outcome = registry.run(call.name, call.arguments)
-    # the cascade engine folds a tool result into the user turn it answers (CascadeEngine._messages)
-    note = f"(The function {call.name} returned: {outcome.output_json}. Answer my question with this result.)"
-    messages = [
-        {"role": "system", "content": system_prompt("en")},
-        {"role": "user", "content": f"What is 17 times 23?\n\n{note}"},
-    ]
+    # the cascade engine folds a tool result into the user turn it answers, in words, not JSON
+    history = [Message("user", "What is 17 times 23?"), *outcome.messages(ToolCall("c1", call.name, "{}"))]
+    messages = build_messages(system_prompt("en"), history, "")
+    assert messages[-1]["role"] == "user" and "{" not in messages[-1]["content"], messages
     answer = llm.chat(messages, max_tokens=40)
-    assert "391" in answer, answer
+    assert "391" in answer and "{" not in answer, answer

@@ -77,7 +77,7 @@ class Multilingual(Benchmark):
         return round_robin(cases, self.options.limit)
 
     def run_case(self, case: Case, ctx: CaseContext) -> tuple[float | None, dict[str, Any]]:
-        reply, heard = ctx.ask(case, SessionConfig(max_reply_tokens=48))
+        reply, heard = ctx.ask(case, SessionConfig(max_reply_tokens=48), pin_language=False)  # scores the language
         if not len(reply.audio):
             raise RuntimeError("the system sent no reply audio")
         match = heard.language == case.language
