@@ -10,8 +10,8 @@ turn mode (`turn_detection: null`); "end of user speech" is the moment `input_au
 1. boot: N sequential sessions, each connect -> session.created -> question -> first `response.output_audio.delta`.
    Reports connect->first audio, end of speech->first audio, the engine's own TTFA (`response.done` metadata
    `polyvox_ttfa_ms`), and overhead = (end of speech->first audio) - engine TTFA. Target: median overhead <= 500 ms.
-2. concurrency: 1 session vs 4 sessions asking at the same moment (`asyncio.gather`), `--rounds` times.
-   Reports end of speech->first audio medians and their ratio. Target: <= 2x.
+2. concurrency: the same 4 questions asked by 1 session at a time, then by 4 sessions at the same moment
+   (`asyncio.gather`), `--rounds` times. Reports end of speech->first audio medians and their ratio. Target: <= 2x.
 3. memory: process RSS (the server runs in this process) before and after 20 idle sessions, per session in MB.
 
 Prints one JSON object (milliseconds unless named otherwise); `--out FILE` also writes it.
@@ -229,9 +229,11 @@ def main() -> None:
             result["boot"]["pass"] = result["boot"]["overhead_median_ms"] <= 500
             single: list[dict[str, float]] = []
             multi: list[dict[str, float]] = []
-            for r in range(args.rounds):
-                single += await concurrent(url, questions[r:], 1)
-                multi += await concurrent(url, questions, args.concurrency)
+            k = args.concurrency
+            for _ in range(args.rounds):  # the same k questions: each alone, then all k at the same moment
+                for i in range(k):
+                    single += await concurrent(url, questions[i : i + 1], 1)
+                multi += await concurrent(url, questions[:k], k)
             s_med = med([r["speech_to_audio_ms"] for r in single])
             m_med = med([r["speech_to_audio_ms"] for r in multi])
             result["concurrency_test"] = {
