@@ -206,3 +206,16 @@ def test_a_tool_nobody_offered_is_not_the_answer(cascade, monkeypatch):
     assert done.trace["invented_tool_calls"] == ["Rex"] and "tool_calls" not in done.trace
     assert seen[0] and seen[1] is None  # asked again, without tools
     assert done.reply_text and done.audio_seconds > 0
+
+
+def test_warmup_caches_the_system_prompt_in_every_context(cascade):
+    from polyvox.cascade.context import build_messages, build_system
+    from polyvox.cascade.llm import LlamaLLM, LlmOptions
+
+    llm = LlamaLLM(cascade.llm.path, LlmOptions(instances=2))  # the GGUF is memory-mapped: a second copy is cheap
+    contexts = list(llm._pool.queue)
+    assert [c.n_tokens for c in contexts] == [0, 0]
+    llm.prime(build_messages(build_system("en"), [], "Hi"))
+    assert all(c.n_tokens > 50 for c in contexts)  # system prompt + "Hi" evaluated: later turns reuse that prefix
+    cascade.warmup()
+    assert all(c.n_tokens > 50 for c in cascade.llm._pool.queue)
