@@ -49,6 +49,10 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--n", type=int, default=10, help="English questions (other languages add 2 each)")
     ap.add_argument("--languages", default="en,es,fr,de,hi")
+    ap.add_argument(
+        "--reply-voice",
+        help="the engine's reply voice (polyvox talk --voice), e.g. an espeak-ng variant 'f3': the fast robotic voice",
+    )
     ap.add_argument("--engine", default="cascade")
     ap.add_argument(
         "--voice",
@@ -86,7 +90,7 @@ def main() -> None:
         rows = []
         for lang, q, audio in tqdm(cases, desc="turns"):
             t = time.perf_counter()
-            result, reply = engine.run(Turn(audio=audio))
+            result, reply = engine.run(Turn(audio=audio, voice=args.reply_voice))
             wall = time.perf_counter() - t
             rows.append(
                 {
@@ -105,7 +109,7 @@ def main() -> None:
     for r in rows:  # the TTS stage alone, same texts, nothing else running
         if tts is not None and r["reply"].strip():
             t = time.perf_counter()
-            voiced = tts.synthesize(r["reply"], r["detected"])
+            voiced = tts.synthesize(r["reply"], r["detected"], voice=args.reply_voice)
             r["tts_rtf"] = (time.perf_counter() - t) / max(len(voiced) / tts.sample_rate, 1e-6)
     ttfa = [r["ttfa_ms"] for r in rows]
     rtf = [r["rtf"] for r in rows]
@@ -113,6 +117,7 @@ def main() -> None:
     summary = {
         "engine": args.engine,
         "voice": args.voice,
+        "reply_voice": args.reply_voice,
         "model_load_s": round(load_s, 2),
         "turns": len(rows),
         "ttfa_median_ms": round(statistics.median(ttfa), 1),
