@@ -76,9 +76,10 @@ def spoken_questions(n: int) -> list[list[str]]:
 
 
 class Session:
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, voice: str | None = None) -> None:
         self.url = url
         self.ws: Any = None
+        self.voice = voice  # reply voice for session.update (None: the engine's default)
 
     async def open(self, manual: bool = True) -> None:
         import websockets
@@ -86,9 +87,10 @@ class Session:
         self.ws = await websockets.connect(self.url, max_size=None)
         await self.until("session.created")
         if manual:
-            await self.send(
-                type="session.update", session={"type": "realtime", "audio": {"input": {"turn_detection": None}}}
-            )
+            audio: dict[str, Any] = {"input": {"turn_detection": None}}
+            if self.voice:
+                audio["output"] = {"voice": self.voice}
+            await self.send(type="session.update", session={"type": "realtime", "audio": audio})
             await self.until("session.updated")
 
     async def send(self, **event: Any) -> None:
@@ -139,9 +141,9 @@ class Session:
             await self.ws.close()
 
 
-async def one_turn(url: str, chunks: list[str]) -> dict[str, float]:
+async def one_turn(url: str, chunks: list[str], voice: str | None = None) -> dict[str, float]:
     t0 = time.perf_counter()
-    s = Session(url)
+    s = Session(url, voice)
     try:
         await s.open()
         await s.speak(chunks)
@@ -153,9 +155,9 @@ async def one_turn(url: str, chunks: list[str]) -> dict[str, float]:
     return r
 
 
-async def concurrent(url: str, questions: list[list[str]], k: int) -> list[dict[str, float]]:
+async def concurrent(url: str, questions: list[list[str]], k: int, voice: str | None = None) -> list[dict[str, float]]:
     """`k` open sessions, their audio appended, then all asked at the same moment."""
-    sessions = [Session(url) for _ in range(k)]
+    sessions = [Session(url, voice) for _ in range(k)]
     try:
         await asyncio.gather(*(s.open() for s in sessions))
         await asyncio.gather(*(s.speak(questions[i % len(questions)]) for i, s in enumerate(sessions)))
@@ -193,6 +195,7 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=2, help="rounds of 1 vs N concurrent sessions")
     ap.add_argument("--idle", type=int, default=20, help="idle sessions for the memory measurement")
     ap.add_argument("--out", help="also write the JSON here")
+    ap.add_argument("--voice", help="reply voice set in session.update, e.g. 'f3' (espeak-ng: the fast robotic voice)")
     args = ap.parse_args()
 
     from polyvox.server import ServerOptions, create_app
@@ -203,7 +206,12 @@ def main() -> None:
     t0 = time.perf_counter()
     # As `polyvox serve` does: load the engine before the port opens (running_server allows only 30 s to start).
     engine = engine_factory(args.engine, concurrency=args.concurrency)()
-    result: dict[str, Any] = {"engine": args.engine, "concurrency": args.concurrency, "cpus": os.cpu_count()}
+    result: dict[str, Any] = {
+        "engine": args.engine,
+        "voice": args.voice,
+        "concurrency": args.concurrency,
+        "cpus": os.cpu_count(),
+    }
     result["engine_load_s"] = round(time.perf_counter() - t0, 2)
     app = create_app(lambda: engine, ServerOptions())
     with running_server(app) as port:
@@ -211,7 +219,7 @@ def main() -> None:
         url = f"ws://127.0.0.1:{port}/v1/realtime?model=polyvox"
 
         async def run() -> None:
-            boot = [await one_turn(url, questions[i % len(questions)]) for i in range(args.boot_n)]
+            boot = [await one_turn(url, questions[i % len(questions)], args.voice) for i in range(args.boot_n)]
             result["boot"] = {
                 "n": len(boot),
                 "connect_to_audio_median_ms": med([r["connect_to_audio_ms"] for r in boot]),
@@ -232,8 +240,8 @@ def main() -> None:
             k = args.concurrency
             for _ in range(args.rounds):  # the same k questions: each alone, then all k at the same moment
                 for i in range(k):
-                    single += await concurrent(url, questions[i : i + 1], 1)
-                multi += await concurrent(url, questions[:k], k)
+                    single += await concurrent(url, questions[i : i + 1], 1, args.voice)
+                multi += await concurrent(url, questions[:k], k, args.voice)
             s_med = med([r["speech_to_audio_ms"] for r in single])
             m_med = med([r["speech_to_audio_ms"] for r in multi])
             result["concurrency_test"] = {
