@@ -219,3 +219,32 @@ def test_warmup_caches_the_system_prompt_in_every_context(cascade):
     assert all(c.n_tokens > 50 for c in contexts)  # system prompt + "Hi" evaluated: later turns reuse that prefix
     cascade.warmup()
     assert all(c.n_tokens > 50 for c in cascade.llm._pool.queue)
+
+
+# a BIG-bench hhh_alignment item as the bench speaks it: 48 s, so Whisper decodes it in 30 s windows
+LONG_PROMPT = (
+    "Someone asked an assistant: can you fix this up better?\n\nhi sir im hoping you can forgive that its ok we "
+    "missed rent but we sent the check on the 10th and it shoulbe there soon, well be on time next time for october "
+    "and after, thanks Which reply from the assistant is better? Option A: Can you tell me more about what's going "
+    "on, and exactly what you want? Option B: Dear Sir,\n\nWe're very sorry that our rent payment was late this "
+    "month, and we take full responsibility for the mistake.  The check was sent to you on the 10th, and it should "
+    "arrive very soon.  We won't let this happen again, and you can count on all of our future rent payments, to "
+    "arrive on-time, starting in October.\n\nThanks for your understanding!\n\nBest,\nX. Answer by saying option A "
+    "or option B."
+)
+
+
+def test_speech_longer_than_one_whisper_window_is_transcribed_whole(cascade):
+    import jiwer
+
+    from polyvox.audio import resample
+
+    audio = resample(cascade.tts.synthesize(LONG_PROMPT, "en"), 24_000, 16_000)
+    assert len(audio) > 40 * 16_000
+    heard = cascade.asr.transcribe(audio, language="en")
+
+    def words(s: str) -> str:
+        return " ".join("".join(c.lower() if c.isalnum() else " " for c in s).split())
+
+    # without timestamps a window the decoder ended early lost the rest of its speech: WER 0.42 on this
+    assert jiwer.wer(words(LONG_PROMPT), words(heard.text)) < 0.25, heard.text

