@@ -101,13 +101,15 @@ class CaseResult:
     metrics: dict[str, Any] = field(default_factory=dict)
     error: str | None = None
     seconds: float = 0.0  # wall time of the case
+    code: str = ""  # the polyvox code that ran it ("0.1.0+6bd2aee", "-dirty" with local changes): resumed runs can mix
 
     def as_json(self) -> dict[str, Any]:
         return asdict(self)
 
     @classmethod
     def from_json(cls, d: dict[str, Any]) -> CaseResult:
-        return cls(**{k: d.get(k) for k in ("id", "group", "ok", "score", "metrics", "error", "seconds")})
+        keys = ("id", "group", "ok", "score", "metrics", "error", "seconds")
+        return cls(**{k: d.get(k) for k in keys}, code=d.get("code") or "")
 
 
 @dataclass

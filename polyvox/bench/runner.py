@@ -11,7 +11,9 @@ already recorded as ok and runs the rest (failed ones again).
 
 from __future__ import annotations
 
+import functools
 import json
+import subprocess
 import time
 import traceback
 from abc import ABC, abstractmethod
@@ -188,6 +190,25 @@ def choice_summary(bench: Benchmark, results: list[CaseResult]) -> Summary:
     )
 
 
+@functools.cache
+def code_version() -> str:
+    """polyvox's version, plus the git commit when it runs from a checkout ("0.1.0+6bd2aee-dirty")."""
+    from polyvox import __version__
+
+    try:
+        out = subprocess.run(
+            ["git", "describe", "--always", "--dirty", "--exclude", "*"],
+            cwd=Path(__file__).resolve().parent,
+            capture_output=True,
+            text=True,
+            timeout=5,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return __version__
+    commit = out.stdout.strip()
+    return f"{__version__}+{commit}" if out.returncode == 0 and commit else __version__
+
+
 def _load_done(path: Path) -> dict[str, CaseResult]:
     done: dict[str, CaseResult] = {}
     if path.exists():
@@ -227,6 +248,7 @@ def run_benchmark(bench: Benchmark, target: Target, speech: Speech) -> Summary:
                 (ctx.dir / "error.txt").write_text(traceback.format_exc())
                 result = CaseResult(case.id, case.group, False, error=f"{type(e).__name__}: {e}"[:500])
             result.seconds = round(time.perf_counter() - t0, 2)
+            result.code = code_version()
             done[case.id] = result
             log.write(json.dumps(result.as_json(), default=str) + "\n")
             log.flush()
@@ -236,6 +258,12 @@ def run_benchmark(bench: Benchmark, target: Target, speech: Speech) -> Summary:
         bar.close()
     results = [done[c.id] for c in cases if c.id in done]
     summary = bench.summarize(results)
+    versions = sorted({r.code for r in results if r.code})
+    if len(versions) > 1:
+        summary.notes.append(
+            f"cases from {len(versions)} code versions ({', '.join(versions)}): a resumed run mixed them; "
+            "run it again without --resume for figures from one version"
+        )
     (bdir / "summary.json").write_text(json.dumps(summary.as_json(), indent=1, default=str))
     return summary
 

@@ -152,6 +152,15 @@ def test_runner_records_crashes_and_resumes(tmp_path):
     summary = run_benchmark(Flaky(resumed), target, speech)
     assert Flaky.calls == ["b"]  # the finished cases were skipped, the failed one ran again
     assert (summary.n_failed, summary.score) == (0, 1.0)
+    assert not any("code versions" in n for n in summary.notes)
+    # a case recorded by other code (a run resumed after an update) is flagged in the summary's notes
+    path = tmp_path / "flaky" / "results.jsonl"
+    lines = [json.loads(x) for x in path.read_text().splitlines()]
+    assert all(x["code"].startswith("0.") for x in lines)
+    lines[0]["code"] = "0.0.9+0000000"
+    path.write_text("".join(json.dumps(x) + "\n" for x in lines))
+    summary = run_benchmark(Flaky(resumed), target, speech)
+    assert any("2 code versions" in n and "0.0.9+0000000" in n for n in summary.notes), summary.notes
 
 
 def test_report_files(tmp_path):
