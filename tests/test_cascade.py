@@ -248,3 +248,13 @@ def test_speech_longer_than_one_whisper_window_is_transcribed_whole(cascade):
 
     # without timestamps a window the decoder ended early lost the rest of its speech: WER 0.42 on this
     assert jiwer.wer(words(LONG_PROMPT), words(heard.text)) < 0.25, heard.text
+
+
+def test_emotional_pitch_keeps_short_replies_intelligible(cascade):
+    from polyvox.affect.style import REPLY_PROSODY
+    from polyvox.audio import resample
+
+    # a +3 semitone resampling shift (the "surprise" voice) made Whisper hear Kokoro's "Option B" as "Oxen B"
+    audio = cascade.tts.synthesize("Option B", "en", prosody=REPLY_PROSODY["surprise"])
+    heard = cascade.asr.transcribe(resample(audio, 24_000, 16_000), language="en").text
+    assert "option b" in heard.lower(), heard

@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import threading
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -74,6 +74,11 @@ class KokoroConfig:
     # sessions' LLM / TTS run on the same 2 cores the spinning steals their time
     spin: bool = True
     voice: str = DEFAULT_VOICE  # style used when synthesize() gets voice=None
+    # Pitch is shifted by resampling, which moves the formants too: Whisper heard Kokoro's "Option B" right
+    # up to +1.5 semitones and as "Oxen B" from +2 (measured), so Kokoro takes half the requested shift,
+    # at most ±1.5 st (the emotions keep their order: surprise +3 -> +1.5, joy +2 -> +1, sadness -1.5 -> -0.75)
+    pitch_scale: float = 0.5
+    max_pitch_semitones: float = 1.5
     espeak: EspeakConfig = field(default_factory=EspeakConfig)  # the phonemizer
     languages: frozenset[str] = KOKORO_LANGUAGES  # ISO 639-1 codes it accepts (the survey tries all)
 
@@ -166,7 +171,8 @@ class KokoroTTS(TTS):
 
     voice: one of VOICES (all five are Japanese speaker styles; they carry over to other
     languages with an accent). Prosody: speed natively (0.5–2.0), pitch by rendering slower and
-    resampling faster (formants move too; ±6 semitones at most), gain and pauses in the base class.
+    resampling faster (formants move too, so half the requested shift, ±1.5 semitones at most: see
+    KokoroConfig), gain and pauses in the base class.
     The ONNX session is loaded on first use, once, under a lock.
     """
 
@@ -208,7 +214,9 @@ class KokoroTTS(TTS):
         ps = self.phonemes(clause, lang)
         if not ps:
             return np.zeros(0, np.float32)
-        ratio = pitch_ratio(prosody)
+        limit = self.config.max_pitch_semitones
+        st = float(np.clip(prosody.pitch_semitones * self.config.pitch_scale, -limit, limit))
+        ratio = pitch_ratio(replace(prosody, pitch_semitones=st))
         speed = float(np.clip(prosody.speed / ratio, MIN_SPEED, MAX_SPEED))
         model = self.model
         parts = [model.run(ids, voice or self.config.voice, speed) for ids in split_ids(ps, model.vocab)]
