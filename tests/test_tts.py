@@ -22,7 +22,7 @@ from polyvox.cascade.tts import (
     UnsupportedLanguageError,
     split_clauses,
 )
-from polyvox.cascade.tts.base import shift_pitch, trim_silence
+from polyvox.cascade.tts.base import psola_shift, shift_pitch, trim_silence
 from polyvox.cascade.tts.kokoro import split_ids, to_kokoro_phonemes
 from polyvox.cascade.tts.survey import error_rates, load_whisper, transcribe
 from polyvox.errors import ModelError, PolyvoxError
@@ -87,6 +87,15 @@ def test_shift_pitch_raises_frequency_and_keeps_rate():
     sine = np.sin(2 * np.pi * 200 * np.arange(sr) / sr).astype(np.float32)  # 1 s at 200 Hz
     up = shift_pitch(sine, sr, 2 ** (12 / 12))  # one octave
     assert abs(dominant_hz(up, sr) - 400) < 5 and abs(len(up) - sr // 2) < 10
+
+
+def test_psola_shift_raises_pitch_and_keeps_length():
+    sr = OUTPUT_SAMPLE_RATE
+    t = np.arange(sr) / sr
+    voiced = (np.sign(np.sin(2 * np.pi * 150 * t)) * 0.3).astype(np.float32)  # 1 s buzz at 150 Hz
+    up = psola_shift(voiced, sr, 2 ** (4 / 12))  # +4 semitones: 189 Hz
+    assert len(up) == len(voiced) and abs(dominant_hz(up, sr) - 189) < 8, dominant_hz(up, sr)
+    assert psola_shift(voiced[:100], sr, 1.5).tolist() == voiced[:100].tolist()  # too short to track: unchanged
 
 
 def test_trim_silence_keeps_short_margin():

@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from polyvox.audio import OUTPUT_SAMPLE_RATE
-from polyvox.cascade.tts.base import TTS, Clause, Prosody, pitch_ratio, shift_pitch
+from polyvox.cascade.tts.base import TTS, Clause, Prosody, pitch_ratio, psola_shift
 from polyvox.cascade.tts.espeak import EspeakConfig, phonemize
 from polyvox.cascade.tts.languages import KOKORO_LANGUAGES, espeak_voice, primary
 from polyvox.errors import ModelError, PolyvoxError
@@ -74,9 +74,9 @@ class KokoroConfig:
     # sessions' LLM / TTS run on the same 2 cores the spinning steals their time
     spin: bool = True
     voice: str = DEFAULT_VOICE  # style used when synthesize() gets voice=None
-    # Pitch is shifted by resampling, which moves the formants too: Whisper heard Kokoro's "Option B" right
-    # up to +1.5 semitones and as "Oxen B" from +2 (measured), so Kokoro takes half the requested shift,
-    # at most ±1.5 st (the emotions keep their order: surprise +3 -> +1.5, joy +2 -> +1, sadness -1.5 -> -0.75)
+    # Pitch is shifted by PSOLA (formants stay); still, Whisper misheard Kokoro's "Option A/B" 1 time in 24
+    # at +1.5 semitones and 3 in 24 at +3 (0 unshifted), so Kokoro takes half the requested shift, at most
+    # ±1.5 st (the emotions keep their order: surprise +3 -> +1.5, joy +2 -> +1, sadness -1.5 -> -0.75)
     pitch_scale: float = 0.5
     max_pitch_semitones: float = 1.5
     espeak: EspeakConfig = field(default_factory=EspeakConfig)  # the phonemizer
@@ -170,9 +170,8 @@ class KokoroTTS(TTS):
     """Kokoro-82M with espeak-ng IPA input: natural voice for the languages in KOKORO_LANGUAGES.
 
     voice: one of VOICES (all five are Japanese speaker styles; they carry over to other
-    languages with an accent). Prosody: speed natively (0.5–2.0), pitch by rendering slower and
-    resampling faster (formants move too, so half the requested shift, ±1.5 semitones at most: see
-    KokoroConfig), gain and pauses in the base class.
+    languages with an accent). Prosody: speed natively (0.5–2.0), pitch by PSOLA resynthesis (half the
+    requested shift, ±1.5 semitones at most: see KokoroConfig), gain and pauses in the base class.
     The ONNX session is loaded on first use, once, under a lock.
     """
 
@@ -217,7 +216,7 @@ class KokoroTTS(TTS):
         limit = self.config.max_pitch_semitones
         st = float(np.clip(prosody.pitch_semitones * self.config.pitch_scale, -limit, limit))
         ratio = pitch_ratio(replace(prosody, pitch_semitones=st))
-        speed = float(np.clip(prosody.speed / ratio, MIN_SPEED, MAX_SPEED))
+        speed = float(np.clip(prosody.speed, MIN_SPEED, MAX_SPEED))
         model = self.model
         parts = [model.run(ids, voice or self.config.voice, speed) for ids in split_ids(ps, model.vocab)]
-        return shift_pitch(np.concatenate(parts), OUTPUT_SAMPLE_RATE, ratio)
+        return psola_shift(np.concatenate(parts), OUTPUT_SAMPLE_RATE, ratio)
