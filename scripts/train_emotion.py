@@ -5,10 +5,13 @@
 
 1. Render the corpus (polyvox/affect/corpus.py: espeak-ng + Kokoro, 9 emotions, 5 languages) and
    measure each utterance's ProsodyFeatures and lexical vector; the audio is kept in --cache.
-2. Baselines: an utterance is compared with its speaker's mean over their other utterances (the
-   running ProsodyBaseline at run time), or with the training population's mean (unknown speaker).
-   Training uses every utterance both ways.
-3. Pick the network (logistic regression or one hidden layer) and its weight decay by 4-fold
+2. Long turns: per (speaker, emotion) one passage of 3-6 of its utterances in a row (corpus.passages),
+   trained on and tested with the short utterances.
+3. Baselines: an utterance is compared with its speaker's mean over their other utterances (the
+   running ProsodyBaseline at run time), or, for an unknown speaker, with the training population's
+   mean except pitch level and loudness (UNKNOWN_SPEAKER_LEVELS: taken as the turn's own, since for
+   a stranger they tell the voice and the microphone, not the emotion). Training uses every row both ways.
+4. Pick the network (logistic regression or one hidden layer) and its weight decay by 4-fold
    cross-validation over training speakers, fit on all training speakers, and evaluate on the
    held-out voices and sentences. Needs torch (the `train` extra) and matplotlib for --plot.
 """
@@ -19,25 +22,32 @@ import argparse
 import hashlib
 import itertools
 import json
-import sys
-import time
 from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from polyvox.affect.corpus import Rendition, plan, render
+from polyvox.affect.corpus import Passage, Rendition, join, passages, plan, render
 from polyvox.affect.features import ProsodyFeatures
-from polyvox.affect.labels import EMOTIONS
+from polyvox.affect.labels import EMOTIONS, NEUTRAL
 from polyvox.affect.lexicon import lexical_vector
-from polyvox.affect.recognizer import PROSODY_INPUTS, Network, default_model_path, prosody_input
+from polyvox.affect.recognizer import (
+    NEUTRAL_PRIOR,
+    PROSODY_INPUTS,
+    Network,
+    default_model_path,
+    prosody_input,
+    unknown_speaker_baseline,
+    with_prior,
+)
 from polyvox.models import polyvox_home
 
 if TYPE_CHECKING:
     from polyvox.cascade.tts import KokoroTTS
 
 N_FOLDS = 4
+UNKNOWN_SPEAKER_LEVELS = ("f0_mean_st", "loudness_dbfs")  # see step 3
 CANDIDATES = [(0, 1e-3), (0, 1e-2), (32, 1e-3), (32, 1e-2)]  # (hidden units, weight decay)
 
 
@@ -51,34 +61,60 @@ def rendered(r: Rendition, audio_dir: Path, kokoro: KokoroTTS) -> np.ndarray:
     return x
 
 
-def corpus_features(rs: list[Rendition], cache: Path) -> tuple[np.ndarray, np.ndarray]:
-    """Render and measure every rendition: (prosody (n, n_features), lexical (n, N_LEXICAL))."""
+def corpus_features(
+    rs: list[Rendition], ps: list[Passage], cache: Path
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Render and measure every rendition, then every passage of them.
+
+    Returns (prosody (n, n_features), lexical (n, N_LEXICAL)) of the renditions, then the same two of
+    the passages (lexical: of their parts' texts joined).
+    """
+    from tqdm import tqdm
+
     from polyvox.cascade.tts import KokoroTTS
 
     kokoro = KokoroTTS()
     audio_dir = cache / "audio"
     audio_dir.mkdir(parents=True, exist_ok=True)
-    prosody, t0 = [], time.perf_counter()
-    for i, r in enumerate(rs):
-        prosody.append(ProsodyFeatures.from_audio(rendered(r, audio_dir, kokoro)).vector())
-        if i % 50 == 0:
-            print(f"  measured {i}/{len(rs)} ({time.perf_counter() - t0:.0f} s)", file=sys.stderr, flush=True)
+    audio = lambda i: rendered(rs[i], audio_dir, kokoro)  # noqa: E731
+    prosody = [ProsodyFeatures.from_audio(audio(i)).vector() for i in tqdm(range(len(rs)), "utterances")]
     lexical = np.stack([lexical_vector(r.text, r.language) for r in rs])
-    return np.stack(prosody), lexical
+    n_features, n_lexical = len(ProsodyFeatures.names()), lexical.shape[1]
+    long = [ProsodyFeatures.from_audio(join([audio(i) for i in p.parts], p)).vector() for p in tqdm(ps, "passages")]
+    long_lexical = [lexical_vector(" ".join(rs[i].text for i in p.parts), rs[p.parts[0]].language) for p in ps]
+    return (np.stack(prosody), lexical, np.array(long).reshape(-1, n_features),
+            np.array(long_lexical).reshape(-1, n_lexical))  # fmt: skip
+
+
+def speaker_baselines(feats: np.ndarray, speakers: list[str], used: list[tuple[int, ...]]) -> np.ndarray:
+    """(n_rows, n_features): per row, the mean over its speaker's utterances (`feats` rows) it does not use.
+
+    used[k]: the utterances row k is made of (itself for an utterance, the parts for a passage).
+    """
+    out = []
+    for parts in used:
+        speaker = speakers[parts[0]]
+        others = [j for j, s in enumerate(speakers) if s == speaker and j not in parts]
+        out.append(feats[others].mean(axis=0))
+    return np.stack(out)
 
 
 def inputs(
-    feats: np.ndarray, lexical: np.ndarray, speakers: list[str], population: ProsodyFeatures | None
+    feats: np.ndarray,
+    lexical: np.ndarray,
+    bases: np.ndarray | None,
+    population: ProsodyFeatures,
+    levels: tuple[str, ...] = UNKNOWN_SPEAKER_LEVELS,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """(prosody inputs, prosody+words inputs) per utterance; speaker baseline = mean of the speaker's others."""
-    fs = [ProsodyFeatures.from_vector(v) for v in feats]
+    """(prosody inputs, prosody+words inputs) per row, against `bases` (speaker baselines) or, when
+    None, as an unknown speaker (the population, `levels` taken as the row's own)."""
     rows = []
-    for i, f in enumerate(fs):
-        if population is not None:
-            base = population
+    for i, v in enumerate(feats):
+        f = ProsodyFeatures.from_vector(v)
+        if bases is None:
+            base = unknown_speaker_baseline(f, population, levels)
         else:
-            others = [j for j, s in enumerate(speakers) if s == speakers[i] and j != i]
-            base = ProsodyFeatures.from_vector(feats[others].mean(axis=0))
+            base = ProsodyFeatures.from_vector(bases[i])
         rows.append(prosody_input(f, base))
     x = np.stack(rows)
     return x, np.concatenate([x, lexical], axis=1)
@@ -106,8 +142,17 @@ def fit(x: np.ndarray, y: np.ndarray, hidden: int, weight_decay: float, seed: in
     return Network(mean, std, layers)
 
 
-def accuracy(net: Network, x: np.ndarray, y: np.ndarray) -> float:
-    return float((net.probs(x).argmax(axis=1) == y).mean())
+def predicted(net: Network, x: np.ndarray, trained: np.ndarray, neutral_prior: float | None) -> np.ndarray:
+    """(n,) label indices for the rows of x, under a neutral prior (None: the corpus's, `trained`)."""
+    return with_prior(net.probs(x), trained, neutral_prior).argmax(axis=1)
+
+
+def accuracy(
+    net: Network, x: np.ndarray, y: np.ndarray, trained: np.ndarray | None = None, neutral_prior: float | None = None
+) -> float:
+    if trained is None:
+        return float((net.probs(x).argmax(axis=1) == y).mean())
+    return float((predicted(net, x, trained, neutral_prior) == y).mean())
 
 
 def select(x: np.ndarray, y: np.ndarray, groups: np.ndarray) -> tuple[int, float, dict[str, float]]:
@@ -124,10 +169,33 @@ def select(x: np.ndarray, y: np.ndarray, groups: np.ndarray) -> tuple[int, float
     return best[0], best[1], scores
 
 
+def neutral_check(folder: Path, population: ProsodyFeatures, levels: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
+    """The folder's *.wav files (English; NAME.txt beside one holds its transcript) as unknown speakers:
+    (prosody inputs (n_files, n_prosody), prosody+words inputs (n_files, n_prosody + N_LEXICAL))."""
+    import soundfile as sf
+
+    files = sorted(folder.glob("*.wav"))
+    if not files:
+        raise SystemExit(f"--neutral-check: no .wav files in {folder}")
+    rows, lexical = [], []
+    for f in files:
+        x, sr = sf.read(f, dtype="float32", always_2d=True)
+        feats = ProsodyFeatures.from_audio(x.mean(axis=1), sr)
+        rows.append(prosody_input(feats, unknown_speaker_baseline(feats, population, levels)))
+        text = f.with_suffix(".txt").read_text(encoding="utf-8") if f.with_suffix(".txt").exists() else ""
+        lexical.append(lexical_vector(text, "en"))
+    x = np.stack(rows)
+    return x, np.concatenate([x, np.stack(lexical)], axis=1)
+
+
 def confusion(net: Network, x: np.ndarray, y: np.ndarray) -> np.ndarray:
     """(n_classes, n_classes) counts: rows true, columns predicted."""
+    return confusion_of(y, net.probs(x).argmax(axis=1))
+
+
+def confusion_of(y: np.ndarray, predicted: np.ndarray) -> np.ndarray:
     m = np.zeros((len(EMOTIONS), len(EMOTIONS)), int)
-    for t, p in zip(y, net.probs(x).argmax(axis=1), strict=True):
+    for t, p in zip(y, predicted, strict=True):
         m[t, p] += 1
     return m
 
@@ -164,48 +232,85 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", type=Path, default=default_model_path())
     ap.add_argument("--plot", type=Path, default=None, help="confusion matrix PNG")
     ap.add_argument("--metrics", type=Path, default=None, help="held-out metrics JSON")
+    ap.add_argument("--passages", action=argparse.BooleanOptionalAction, default=True,
+                    help="train and test on long turns too (corpus.passages)")  # fmt: skip
+    ap.add_argument("--unknown-speaker-levels", nargs="*", default=list(UNKNOWN_SPEAKER_LEVELS),
+                    choices=PROSODY_INPUTS, help="features an unknown speaker is not compared on")  # fmt: skip
+    ap.add_argument("--neutral-check", type=Path, default=None,
+                    help="a folder of neutral speech (*.wav, unseen): report the share heard as neutral")  # fmt: skip
+    ap.add_argument("--neutral-prior", type=float, default=NEUTRAL_PRIOR,
+                    help="the run-time neutral prior the *_at_prior metrics use")  # fmt: skip
     args = ap.parse_args(argv)
 
     rs = plan(args.seed)
-    feats, lexical = corpus_features(rs, args.cache)
-    y = np.array([EMOTIONS.index(r.emotion) for r in rs])
+    ps = passages(rs, args.seed + 1) if args.passages else []
+    feats, lexical, long_feats, long_lexical = corpus_features(rs, ps, args.cache)
     speakers = [r.speaker for r in rs]
-    train = np.array([r.split == "train" for r in rs])
+    heads = [rs[p.parts[0]] for p in ps]  # a passage's speaker, emotion and split are its parts'
+    rows = rs + heads
+    is_long = np.array([False] * len(rs) + [True] * len(ps))
+    y = np.array([EMOTIONS.index(r.emotion) for r in rows])
+    train = np.array([r.split == "train" for r in rows])
     test = ~train
-    population = ProsodyFeatures.from_vector(feats[train].mean(axis=0))
-    own = inputs(feats, lexical, speakers, None)  # (prosody, full) with speaker baselines
-    pop = inputs(feats, lexical, speakers, population)  # ... with the population baseline
+    population = ProsodyFeatures.from_vector(feats[train[: len(rs)]].mean(axis=0))  # short utterances
+    all_feats = np.concatenate([feats, long_feats]) if ps else feats
+    all_lexical = np.concatenate([lexical, long_lexical]) if ps else lexical
+    bases = speaker_baselines(feats, speakers, [(i,) for i in range(len(rs))] + [p.parts for p in ps])
+    levels = tuple(args.unknown_speaker_levels)
+    own = inputs(all_feats, all_lexical, bases, population)  # (prosody, full) with speaker baselines
+    pop = inputs(all_feats, all_lexical, None, population, levels)  # ... as unknown speakers
+    check = neutral_check(args.neutral_check, population, levels) if args.neutral_check else None
 
-    groups = np.array(speakers)[train]
+    groups = np.array([r.speaker for r in rows])[train]
     models, metrics = {}, {"n_train": int(train.sum()), "n_test": int(test.sum()), "chance": 1 / len(EMOTIONS)}
     matrices = {}
+    neutral = y == EMOTIONS.index(NEUTRAL)
+    short = ~is_long
+    neutral_content = np.array([r.neutral_content for r in rows])
+    kokoro = np.array([r.engine == "kokoro" for r in rows])
+    label_prior = np.bincount(y[train], minlength=len(EMOTIONS)) / train.sum()  # the corpus's: 1/9 each
     for name, k in (("prosody", 0), ("prosody+words", 1)):
         x_tr = np.concatenate([own[k][train], pop[k][train]])
         y_tr, g_tr = np.concatenate([y[train], y[train]]), np.concatenate([groups, groups])
         hidden, wd, cv = select(x_tr, y_tr, g_tr)
         net = fit(x_tr, y_tr, hidden, wd)
         models[name] = net
-        neutral_content = np.array([r.neutral_content for r in rs])
-        kokoro = np.array([r.engine == "kokoro" for r in rs])
-        m = {"model": f"hidden={hidden},wd={wd}", "cv_train_speakers": cv,
-             "test_speaker_baseline": accuracy(net, own[k][test], y[test]),
-             "test_no_baseline": accuracy(net, pop[k][test], y[test])}  # fmt: skip
-        for sub, mask in (("neutral_sentences", neutral_content), ("emotional_sentences", ~neutral_content),
-                          ("espeak", ~kokoro), ("kokoro", kokoro)):  # fmt: skip
-            m[f"test_speaker_baseline_{sub}"] = accuracy(net, own[k][test & mask], y[test & mask])
+        m: dict[str, object] = {"model": f"hidden={hidden},wd={wd}", "cv_train_speakers": cv}
+        for suffix, np_ in (("", None), ("_at_prior", args.neutral_prior)):  # corpus prior, then the run-time one
+            acc = lambda x, mask: accuracy(net, x[mask], y[mask], label_prior, np_)  # noqa: B023, E731
+            m[f"test_speaker_baseline{suffix}"] = acc(own[k], test & short)
+            m[f"test_no_baseline{suffix}"] = acc(pop[k], test & short)
+            for sub, mask in (("neutral_sentences", neutral_content), ("emotional_sentences", ~neutral_content),
+                              ("espeak", ~kokoro), ("kokoro", kokoro)):  # fmt: skip
+                m[f"test_speaker_baseline_{sub}{suffix}"] = acc(own[k], test & short & mask)
+            if ps:
+                m[f"test_long_speaker_baseline{suffix}"] = acc(own[k], test & is_long)
+                m[f"test_long_no_baseline{suffix}"] = acc(pop[k], test & is_long)
+            # A new speaker's neutral turns heard as neutral (the rest get an emotional reply they did not ask
+            # for), and their emotional turns heard as the acted emotion.
+            m[f"test_no_baseline_neutral_recall{suffix}"] = acc(pop[k], test & neutral)
+            m[f"test_no_baseline_emotion_recall{suffix}"] = acc(pop[k], test & ~neutral)
+            if check is not None:
+                hits = predicted(net, check[k], label_prior, np_) == EMOTIONS.index(NEUTRAL)
+                m[f"neutral_check_recall{suffix}"] = float(hits.mean())
         metrics[name] = m
-        matrices[f"{name}, speaker baseline"] = confusion(net, own[k][test], y[test])
+        matrices[f"{name}, speaker baseline"] = confusion(net, own[k][test & short], y[test & short])
+        if name == "prosody+words":
+            unknown = predicted(net, pop[k][test], label_prior, args.neutral_prior)
+            matrices[f"{name}, new speaker, neutral prior {args.neutral_prior}"] = confusion_of(y[test], unknown)
         print(f"{name}: {json.dumps(m, indent=1)}")
     metrics["confusion_prosody+words"] = matrices["prosody+words, speaker baseline"].tolist()
 
     data = {
-        "version": 1,
+        "version": 2,
         "emotions": list(EMOTIONS),
         "prosody_inputs": list(PROSODY_INPUTS),
         "population_baseline": {k: round(v, 4) for k, v in asdict(population).items()},
+        "unknown_speaker_levels": list(levels),
+        "label_prior": [round(float(v), 6) for v in label_prior],
         "models": {name: net.to_json() for name, net in models.items()},
         "metrics": {name: {k: v for k, v in metrics[name].items() if k.startswith("test")} for name in models},
-        "trained": {"seed": args.seed, "n_train": metrics["n_train"], "n_test": metrics["n_test"]},
+        "trained": {"seed": args.seed, "n_train": metrics["n_train"], "n_test": metrics["n_test"], "passages": len(ps)},
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(data, separators=(",", ":")) + "\n", encoding="utf-8")

@@ -171,3 +171,45 @@ def _espeak(r: Rendition) -> np.ndarray:
     out = subprocess.run(cmd, input=ssml.encode("utf-8"), capture_output=True, check=True, timeout=60).stdout
     x, sr = read_wav(out)
     return resample(x, sr, SAMPLE_RATE)
+
+
+@dataclass(frozen=True)
+class Passage:
+    """A long turn: several utterances of one speaker in one emotion, spoken one after another."""
+
+    parts: tuple[int, ...]  # indices into the plan's renditions, in speaking order (may repeat)
+    gaps_s: tuple[float, ...]  # silence between consecutive parts, len(parts) - 1
+    seed: int  # noise seed of the gaps
+
+
+def passages(rs: list[Rendition], seed: int = 1, parts: tuple[int, int] = (3, 6)) -> list[Passage]:
+    """One passage per (speaker, emotion) cell of `rs`: 3-6 of the cell's utterances (drawn with
+    replacement) with 0.1-0.6 s between them. The recogniser meets 10-60 s turns (read questions,
+    long requests) that the 1-3 s utterances alone do not cover: more pauses, a wider pitch range.
+    """
+    rng = np.random.default_rng(seed)
+    cells: dict[tuple[str, str], list[int]] = {}
+    for i, r in enumerate(rs):
+        cells.setdefault((r.speaker, r.emotion), []).append(i)
+    out = []
+    for idx in cells.values():
+        n = int(rng.integers(parts[0], parts[1] + 1))
+        chosen = tuple(int(i) for i in rng.choice(idx, size=n, replace=True))
+        gaps = tuple(float(g) for g in rng.uniform(0.1, 0.6, size=n - 1))
+        out.append(Passage(chosen, gaps, int(rng.integers(1 << 31))))
+    return out
+
+
+def join(clips: list[np.ndarray], p: Passage) -> np.ndarray:
+    """The passage's (n,) float32 16 kHz audio from its parts' `render` output, in order.
+
+    Each part's padding is trimmed and the gaps filled with the noise floor; the ends keep theirs.
+    """
+    pad = round(SILENCE_S * SAMPLE_RATE)
+    noise = np.random.default_rng(p.seed)
+    pieces = [clips[0][:-pad]]
+    for clip, gap in zip(clips[1:], p.gaps_s, strict=True):
+        pieces.append(noise.normal(0, 10 ** (NOISE_DBFS / 20), round(gap * SAMPLE_RATE)).astype(np.float32))
+        pieces.append(clip[pad:-pad])
+    pieces.append(clips[-1][-pad:])
+    return np.concatenate(pieces)

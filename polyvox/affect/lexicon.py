@@ -102,6 +102,9 @@ NEGATIONS = frozenset(
      "nie", "नहीं", "न", "mai", "non", "nao", "nem"}
 )  # fmt: skip
 N_LEXICAL = len(LEXICON_EMOTIONS) + 2  # one count per emotion, then "!" and "?"
+# Counts are per this many words: one "really" in a short exclamation says more about the speaker's
+# mood than one "what" in a minute-long question (read-aloud prompts hit several emotions' keywords).
+SENTENCE_TOKENS = 12
 _TOKEN = re.compile(r"[^\s.,;:!?¿¡\"“”«»()\[\]।॥…-]+")  # \w would split Devanagari at vowel signs
 
 
@@ -134,9 +137,11 @@ def keyword_hits(transcript: str, language: str) -> dict[str, int]:
 
 
 def lexical_vector(transcript: str, language: str) -> np.ndarray:
-    """(N_LEXICAL,) float64: per-emotion keyword hits (capped at 2), then "!" and "?" counts (capped at 2)."""
+    """(N_LEXICAL,) float64: per-emotion keyword hits, then "!" and "?" counts, each capped at 2 and,
+    in a transcript longer than SENTENCE_TOKENS words, scaled to a count per SENTENCE_TOKENS words."""
     hits = keyword_hits(transcript, language)
-    counts = [min(hits[e], 2) for e in LEXICON_EMOTIONS]
-    bang = min(transcript.count("!") + transcript.count("！"), 2)
-    question = min(transcript.count("?") + transcript.count("？") + transcript.count("¿"), 2)
-    return np.array([*counts, bang, question], dtype=np.float64)
+    bang = transcript.count("!") + transcript.count("！")
+    question = transcript.count("?") + transcript.count("？") + transcript.count("¿")
+    scale = min(1.0, SENTENCE_TOKENS / max(len(_TOKEN.findall(transcript)), 1))
+    counts = [*(hits[e] for e in LEXICON_EMOTIONS), bang, question]
+    return np.minimum(np.array(counts, dtype=np.float64) * scale, 2.0)

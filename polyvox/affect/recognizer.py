@@ -6,14 +6,18 @@
 Model: a small network in numpy (weights trained by scripts/train_emotion.py on generated speech,
 see corpus.py and docs/emotion.md). Inputs: the ProsodyFeatures of the utterance minus the speaker's
 baseline (their running mean, `ProsodyBaseline`; the training population's mean when unknown), then,
-for the "prosody+words" model, the lexical vector of the transcript. Cost: ~10 ms per second of
+for the "prosody+words" model, the lexical vector of the transcript. A speaker heard for the first
+time has no baseline: their pitch level and loudness then say who they are and how far they sit from
+the microphone (a woman's voice is ~7 semitones above the population's mean) rather than how they
+feel, so the model file can name levels (`unknown_speaker_levels`) that are taken as the turn's own
+(`unknown_speaker_baseline`); the other features are compared with the population's. Cost: ~10 ms per second of
 audio (pitch tracking dominates), the network itself is microseconds.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
 from typing import Literal
@@ -29,7 +33,29 @@ from polyvox.errors import ModelError, require
 MODEL_FILE = "emotion_model.json"
 # Model inputs: every prosody feature but the duration (it measures the sentence, not the speaker).
 PROSODY_INPUTS = tuple(n for n in ProsodyFeatures.names() if n != "duration_s")
+# The share of user turns that sound neutral. The training corpus acts every label equally often
+# (1/9 each); conversation is mostly neutral, and a recogniser tuned to the corpus hears an emotion in
+# most neutral turns (docs/emotion.md). `EmotionRecognizer(neutral_prior=None)` keeps the corpus's.
+NEUTRAL_PRIOR = 0.5
 BASELINE_MAX_TURNS = 20  # the running mean forgets older turns beyond this (an exponential average)
+
+
+def unknown_speaker_baseline(
+    features: ProsodyFeatures, population: ProsodyFeatures, levels: tuple[str, ...]
+) -> ProsodyFeatures:
+    """The baseline of a speaker without earlier turns: the population's mean, but `levels` as this turn's own."""
+    return replace(population, **{n: getattr(features, n) for n in levels})
+
+
+def with_prior(probs: np.ndarray, trained: np.ndarray, neutral_prior: float | None) -> np.ndarray:
+    """(batch, n_labels) probabilities under the label prior of the corpus (`trained`, (n_labels,)) ->
+    under a prior of `neutral_prior` for neutral and the rest shared equally (None: unchanged)."""
+    if neutral_prior is None:
+        return probs
+    target = np.full(len(EMOTIONS), (1.0 - neutral_prior) / (len(EMOTIONS) - 1))
+    target[EMOTIONS.index(NEUTRAL)] = neutral_prior
+    q = probs * (target / trained)
+    return q / q.sum(axis=-1, keepdims=True)
 
 
 def prosody_input(features: ProsodyFeatures, baseline: ProsodyFeatures) -> np.ndarray:
@@ -123,7 +149,11 @@ def default_model_path() -> Path:
 class EmotionRecognizer:
     """Prosody (+ transcript keywords) -> one of EMOTIONS with a confidence. Thread-safe after construction."""
 
-    def __init__(self, model_path: str | Path | None = None) -> None:
+    def __init__(self, model_path: str | Path | None = None, neutral_prior: float | None = NEUTRAL_PRIOR) -> None:
+        """model_path: a model file from scripts/train_emotion.py (None: the packaged one).
+        neutral_prior: how often users sound neutral, 0 < p < 1 (None: as often as in the corpus)."""
+        if neutral_prior is not None and not 0.0 < neutral_prior < 1.0:
+            raise ValueError(f"neutral_prior must be between 0 and 1 (exclusive), got {neutral_prior}")
         require("parselmouth", PARSELMOUTH_FEATURE, PARSELMOUTH_EXTRA)  # fail here, not mid-turn
         path = Path(model_path) if model_path else default_model_path()
         try:
@@ -135,9 +165,15 @@ class EmotionRecognizer:
         if tuple(data["emotions"]) != EMOTIONS or tuple(data["prosody_inputs"]) != PROSODY_INPUTS:
             raise ModelError(f"{path} was trained for other labels or features", "run: python scripts/train_emotion.py")
         self.population = ProsodyFeatures(**data["population_baseline"])
+        # Model files before version 2 compared unknown speakers' levels with the population's too.
+        self.unknown_speaker_levels: tuple[str, ...] = tuple(data.get("unknown_speaker_levels", ()))
+        if not set(self.unknown_speaker_levels) <= set(PROSODY_INPUTS):
+            raise ModelError(f"{path} names unknown prosody features", "run: python scripts/train_emotion.py")
         self.prosody_model = Network.from_json(data["models"]["prosody"])
         self.full_model = Network.from_json(data["models"]["prosody+words"])
         self.metrics: dict = data.get("metrics", {})
+        self.label_prior = np.array(data.get("label_prior", [1.0 / len(EMOTIONS)] * len(EMOTIONS)))
+        self.neutral_prior = neutral_prior
 
     def predict(
         self,
@@ -150,7 +186,8 @@ class EmotionRecognizer:
         """audio: (n,) float32 mono (the VAD-cropped user speech) -> the user's emotion.
 
         transcript/language: the ASR result ("" = prosody only). baseline: the speaker's mean prosody
-        (`ProsodyBaseline.mean`); None compares with the training population, which is less accurate.
+        (`ProsodyBaseline.mean`); None (a new speaker) compares with the training population, which is
+        less accurate (`unknown_speaker_baseline`).
         """
         features = ProsodyFeatures.from_audio(audio, sample_rate)
         return self.predict_features(features, transcript, language, baseline)
@@ -163,11 +200,14 @@ class EmotionRecognizer:
         if features.duration_s <= 0:  # nothing voiced: no evidence either way
             probs = {e: float(e == NEUTRAL) for e in EMOTIONS}
             return EmotionEstimate(NEUTRAL, 1.0, probs, features, "prosody")
-        x = prosody_input(features, baseline or self.population)
+        if baseline is None:
+            baseline = unknown_speaker_baseline(features, self.population, self.unknown_speaker_levels)
+        x = prosody_input(features, baseline)
         if transcript.strip():
             p = self.full_model.probs(np.concatenate([x, lexical_vector(transcript, language)])[None])[0]
             source: Literal["prosody", "prosody+words"] = "prosody+words"
         else:
             p, source = self.prosody_model.probs(x[None])[0], "prosody"
+        p = with_prior(p, self.label_prior, self.neutral_prior)
         i = int(np.argmax(p))
         return EmotionEstimate(EMOTIONS[i], float(p[i]), dict(zip(EMOTIONS, p.tolist(), strict=True)), features, source)

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from polyvox.affect import ProsodyBaseline, ProsodyFeatures
-from polyvox.affect.lexicon import keyword_hits, lexical_vector
+from polyvox.affect.lexicon import LEXICON_EMOTIONS, keyword_hits, lexical_vector
 from polyvox.audio import SAMPLE_RATE, load_audio
 from polyvox.samples import espeak_wav
 
@@ -94,3 +94,11 @@ def test_lexicon_negation_and_punctuation():
     v = lexical_vector("What? Really?!", "en")
     assert v[-2] == 1 and v[-1] == 2  # one "!", two "?"
     assert not lexical_vector("Bonjour", "xx").any()
+
+
+def test_lexicon_counts_keywords_per_sentence_in_long_transcripts():
+    short = lexical_vector("Wow, really?", "en")
+    long = lexical_vector("Wow, really? " + "The committee will meet in the main hall to review the budget. " * 5, "en")
+    surprise = LEXICON_EMOTIONS.index("surprise")
+    assert short[surprise] == 2 and 0 < long[surprise] < 1  # two hits in ~60 words: a fraction per sentence
+    assert long[-1] < short[-1]  # the "?" too
