@@ -22,7 +22,8 @@ from polyvox.cascade.tts import (
     UnsupportedLanguageError,
     split_clauses,
 )
-from polyvox.cascade.tts.base import psola_shift, shift_pitch, trim_silence
+from polyvox.cascade.tts.base import MAX_PITCH_SEMITONES, psola_shift, trim_silence
+from polyvox.cascade.tts.espeak import espeak_pitch
 from polyvox.cascade.tts.kokoro import split_ids, to_kokoro_phonemes
 from polyvox.cascade.tts.survey import error_rates, load_whisper, transcribe
 from polyvox.errors import ModelError, PolyvoxError
@@ -82,11 +83,15 @@ def test_ipa_maps_onto_kokoro_vocab(tts):
     assert all(len(c) <= 100 for c in ids) and sum(len(c) for c in ids) == 300 * 3 + 299 - (len(ids) - 1)
 
 
-def test_shift_pitch_raises_frequency_and_keeps_rate():
-    sr = OUTPUT_SAMPLE_RATE
-    sine = np.sin(2 * np.pi * 200 * np.arange(sr) / sr).astype(np.float32)  # 1 s at 200 Hz
-    up = shift_pitch(sine, sr, 2 ** (12 / 12))  # one octave
-    assert abs(dominant_hz(up, sr) - 400) < 5 and abs(len(up) - sr // 2) < 10
+def test_espeak_pitch_is_native_and_follows_the_semitones():
+    """espeak-ng's -p changes F0 only (formant synthesis): measured F0 follows the asked shift."""
+    from polyvox.affect.features import ProsodyFeatures
+
+    tts, text = EspeakTTS(), "The quick brown fox jumps over the lazy dog."
+    voiced = {st: tts.synthesize(text, "en", prosody=Prosody(pitch_semitones=st)) for st in (-4.0, 0.0, 4.0)}
+    f0 = {st: ProsodyFeatures.from_audio(x, OUTPUT_SAMPLE_RATE).f0_mean_st for st, x in voiced.items()}
+    assert abs(f0[4.0] - f0[0.0] - 4.0) < 1.0 and abs(f0[0.0] - f0[-4.0] - 4.0) < 1.0
+    assert espeak_pitch(0.0) == 50 and espeak_pitch(99.0) == espeak_pitch(MAX_PITCH_SEMITONES)
 
 
 def test_psola_shift_raises_pitch_and_keeps_length():

@@ -17,14 +17,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from polyvox.audio import OUTPUT_SAMPLE_RATE, resample
+from polyvox.audio import OUTPUT_SAMPLE_RATE
 
 FRAME = OUTPUT_SAMPLE_RATE // 100  # 240 samples = 10 ms: the trimming frame
 TRIM_REL_DB = -40.0  # a frame this far below the clause's loudest frame counts as silence
 TRIM_ABS_DBFS = -55.0  # ...and so does any frame below this absolute level
 TRIM_MARGIN = 3 * FRAME  # 30 ms kept before the first and after the last voiced frame
 MIN_CLAUSE_CHARS = 8  # a later comma clause shorter than this is voiced with the next one (". Yes, I can.")
-MAX_PITCH_SEMITONES = 6.0  # resampling pitch shift also shifts formants; beyond ±6 st it sounds cartoonish
+MAX_PITCH_SEMITONES = 6.0  # beyond ±6 st a voice sounds like another (cartoonish) speaker
 
 
 @dataclass(frozen=True)
@@ -32,7 +32,7 @@ class Prosody:
     """How to speak: the knobs the "emotion out" feature turns."""
 
     speed: float = 1.0  # speaking-rate multiplier (1.3 = 30% faster); engines clamp to what they support
-    pitch_semitones: float = 0.0  # pitch shift, clamped to ±MAX_PITCH_SEMITONES (formants move with it)
+    pitch_semitones: float = 0.0  # pitch shift, clamped to ±MAX_PITCH_SEMITONES (formants kept)
     energy_db: float = 0.0  # gain in dB applied to the waveform (clipped at full scale)
     pause_ms: float = 200.0  # silence after a sentence; a comma/clause break gets half of it
 
@@ -135,22 +135,12 @@ def pitch_ratio(prosody: Prosody) -> float:
     return float(2.0 ** (st / 12.0))
 
 
-def shift_pitch(x: np.ndarray, sr: int, ratio: float) -> np.ndarray:
-    """Play x (n,) at sr `ratio` times faster and return it at 24 kHz: (n * 24000 / (sr * ratio),).
-
-    Pitch (and formants) rise by `ratio`, duration shrinks by it. Engines render `ratio` times
-    slower beforehand so the duration comes out as asked: a resample-and-time-correct pitch shift.
-    """
-    if ratio == 1.0 and sr == OUTPUT_SAMPLE_RATE:
-        return x.astype(np.float32, copy=False)
-    return resample(x, round(sr * ratio), OUTPUT_SAMPLE_RATE)
-
-
 def psola_shift(x: np.ndarray, sr: int, ratio: float) -> np.ndarray:
     """x (n,) at sr with its pitch times `ratio`, same length and formants (Praat's PSOLA resynthesis).
 
-    Unlike `shift_pitch` the vocal tract stays where it was: Whisper misheard Kokoro's "Option A/B" 6 times
-    in 24 after a 0.7-semitone resampling shift, once after a 1.5-semitone PSOLA shift (RTF ~0.015).
+    Unlike resampling (which polyvox used before) the vocal tract stays where it was: Whisper misheard
+    Kokoro's "Option A/B" 6 times in 24 after a 0.7-semitone resampling shift, once after a
+    1.5-semitone PSOLA shift (RTF ~0.015).
     Audio too short to track a pitch in (< 0.1 s) comes back unchanged.
     """
     if ratio == 1.0 or len(x) < sr // 10:
