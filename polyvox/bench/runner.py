@@ -94,7 +94,7 @@ class CaseContext:
                 "reply": reply.as_json(),
                 "reply_asr": heard.text,
                 "reply_asr_language": heard.language,
-                "reply_asr_pinned": language is not None,
+                "reply_asr_pinned": transcribe and language is not None,  # False: not transcribed, or by language ID
             },
         )
         return heard

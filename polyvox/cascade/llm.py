@@ -57,7 +57,8 @@ class LlamaLLM:
             model = default_store().path("smollm2-135m" if fallback else "qwen2.5-coder-0.5b")
         self.path = Path(model)
         self._pool: queue.Queue[Any] = queue.Queue()
-        for _ in range(max(1, self.options.instances)):
+        self.instances = max(1, self.options.instances)  # the pool's size
+        for _ in range(self.instances):
             try:
                 llm = llama_cpp.Llama(
                     model_path=str(self.path),
@@ -132,7 +133,7 @@ class LlamaLLM:
         one, so a later turn evaluates only its own words: the first turn after start-up got its first
         token ~0.4 s sooner on 2 cores (the default system prompt is ~70 tokens).
         """
-        contexts = [self._pool.get() for _ in range(max(1, self.options.instances))]
+        contexts = [self._pool.get() for _ in range(self.instances)]
         try:
             for llm in contexts:
                 _set_threads(llm, self.options.n_threads)

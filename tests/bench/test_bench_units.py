@@ -236,3 +236,7 @@ def test_replies_are_transcribed_in_the_case_language_unless_the_benchmark_score
     ctx.ask(case, pin_language=False)  # multilingual: the reply's own language is what it measures
     assert speech.languages == ["es", None]
     assert json.loads((tmp_path / "case" / "transcript.json").read_text())["reply_asr_pinned"] is False
+    with ctx.open(SessionConfig()) as session:  # latency, bfcl multi-turn: no transcript, so nothing was pinned
+        ctx.turn(session, case.prompt, "es", transcribe=False)
+    assert speech.languages == ["es", None]
+    assert json.loads((tmp_path / "case" / "transcript.json").read_text())["reply_asr_pinned"] is False
