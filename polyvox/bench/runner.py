@@ -232,6 +232,7 @@ def run_benchmark(bench: Benchmark, target: Target, speech: Speech) -> Summary:
         results_path.write_text("")
     cases = bench.cases()[: opts.max_cases]
     todo = [c for c in cases if not (c.id in done and done[c.id].ok)]
+    version = code_version()  # the checkout as this run loaded it (a commit made while it runs is not in it)
     bar = None
     if opts.progress:
         from tqdm import tqdm
@@ -248,7 +249,7 @@ def run_benchmark(bench: Benchmark, target: Target, speech: Speech) -> Summary:
                 (ctx.dir / "error.txt").write_text(traceback.format_exc())
                 result = CaseResult(case.id, case.group, False, error=f"{type(e).__name__}: {e}"[:500])
             result.seconds = round(time.perf_counter() - t0, 2)
-            result.code = code_version()
+            result.code = version
             done[case.id] = result
             log.write(json.dumps(result.as_json(), default=str) + "\n")
             log.flush()
