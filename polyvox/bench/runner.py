@@ -152,16 +152,15 @@ class Benchmark(ABC):
 
 
 def round_robin(cases: Sequence[Case], limit: int | None) -> list[Case]:
-    """The first `limit` cases taking one per group in turn (groups in first-seen order); all when None."""
-    if limit is None:
-        return list(cases)
+    """The first `limit` cases taking one per group in turn (groups in first-seen order); all when None,
+    in the same interleaved order, so a full run stopped early (and resumable) has every group."""
     groups: dict[str, list[Case]] = {}
     for c in cases:
         groups.setdefault(c.group, []).append(c)
     out: list[Case] = []
     for i in range(max((len(g) for g in groups.values()), default=0)):
         out += [g[i] for g in groups.values() if i < len(g)]
-    return out[:limit]
+    return out if limit is None else out[:limit]
 
 
 def mean_score(results: Sequence[CaseResult]) -> float | None:
