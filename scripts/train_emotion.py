@@ -36,6 +36,7 @@ from polyvox.affect.recognizer import (
     NEUTRAL_PRIOR,
     PROSODY_INPUTS,
     Network,
+    VoicePrototypes,
     default_model_path,
     prosody_input,
     unknown_speaker_baseline,
@@ -86,6 +87,25 @@ def corpus_features(
             np.array(long_lexical).reshape(-1, n_lexical))  # fmt: skip
 
 
+class Reference:
+    """What an unknown speaker's row is compared with: the nearest training voices (leaving out the row's
+    own speaker) or, without prototypes, the population's mean."""
+
+    def __init__(
+        self, population: ProsodyFeatures, prototypes: VoicePrototypes | None = None,
+        prototype_speakers: list[str] | None = None, row_speakers: list[str] | None = None,
+    ) -> None:  # fmt: skip
+        self.population, self.prototypes = population, prototypes
+        self.index = {s: j for j, s in enumerate(prototype_speakers or [])}
+        self.row_speakers = row_speakers or []
+
+    def __call__(self, f: ProsodyFeatures, row: int | None = None) -> ProsodyFeatures:
+        if self.prototypes is None:
+            return self.population
+        own = self.index.get(self.row_speakers[row]) if row is not None and self.row_speakers else None
+        return self.prototypes.reference(f, exclude=own)
+
+
 def speaker_baselines(feats: np.ndarray, speakers: list[str], used: list[tuple[int, ...]]) -> np.ndarray:
     """(n_rows, n_features): per row, the mean over its speaker's utterances (`feats` rows) it does not use.
 
@@ -103,16 +123,16 @@ def inputs(
     feats: np.ndarray,
     lexical: np.ndarray,
     bases: np.ndarray | None,
-    population: ProsodyFeatures,
+    reference: Reference,
     levels: tuple[str, ...] = UNKNOWN_SPEAKER_LEVELS,
 ) -> tuple[np.ndarray, np.ndarray]:
     """(prosody inputs, prosody+words inputs) per row, against `bases` (speaker baselines) or, when
-    None, as an unknown speaker (the population, `levels` taken as the row's own)."""
+    None, as an unknown speaker (`reference`, `levels` taken as the row's own)."""
     rows = []
     for i, v in enumerate(feats):
         f = ProsodyFeatures.from_vector(v)
         if bases is None:
-            base = unknown_speaker_baseline(f, population, levels)
+            base = unknown_speaker_baseline(f, reference(f, i), levels)
         else:
             base = ProsodyFeatures.from_vector(bases[i])
         rows.append(prosody_input(f, base))
@@ -169,7 +189,7 @@ def select(x: np.ndarray, y: np.ndarray, groups: np.ndarray) -> tuple[int, float
     return best[0], best[1], scores
 
 
-def neutral_check(folder: Path, population: ProsodyFeatures, levels: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
+def neutral_check(folder: Path, reference: Reference, levels: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
     """The folder's *.wav files (English; NAME.txt beside one holds its transcript) as unknown speakers:
     (prosody inputs (n_files, n_prosody), prosody+words inputs (n_files, n_prosody + N_LEXICAL))."""
     import soundfile as sf
@@ -181,7 +201,7 @@ def neutral_check(folder: Path, population: ProsodyFeatures, levels: tuple[str, 
     for f in files:
         x, sr = sf.read(f, dtype="float32", always_2d=True)
         feats = ProsodyFeatures.from_audio(x.mean(axis=1), sr)
-        rows.append(prosody_input(feats, unknown_speaker_baseline(feats, population, levels)))
+        rows.append(prosody_input(feats, unknown_speaker_baseline(feats, reference(feats), levels)))
         text = f.with_suffix(".txt").read_text(encoding="utf-8") if f.with_suffix(".txt").exists() else ""
         lexical.append(lexical_vector(text, "en"))
     x = np.stack(rows)
@@ -238,6 +258,8 @@ def main(argv: list[str] | None = None) -> int:
                     choices=PROSODY_INPUTS, help="features an unknown speaker is not compared on")  # fmt: skip
     ap.add_argument("--neutral-check", type=Path, default=None,
                     help="a folder of neutral speech (*.wav, unseen): report the share heard as neutral")  # fmt: skip
+    ap.add_argument("--voice-prototypes", type=int, default=5, metavar="K",
+                    help="compare a new speaker with the K nearest training voices (0: population mean)")  # fmt: skip
     ap.add_argument("--neutral-prior", type=float, default=NEUTRAL_PRIOR,
                     help="the run-time neutral prior the *_at_prior metrics use")  # fmt: skip
     args = ap.parse_args(argv)
@@ -257,9 +279,15 @@ def main(argv: list[str] | None = None) -> int:
     all_lexical = np.concatenate([lexical, long_lexical]) if ps else lexical
     bases = speaker_baselines(feats, speakers, [(i,) for i in range(len(rs))] + [p.parts for p in ps])
     levels = tuple(args.unknown_speaker_levels)
-    own = inputs(all_feats, all_lexical, bases, population)  # (prosody, full) with speaker baselines
-    pop = inputs(all_feats, all_lexical, None, population, levels)  # ... as unknown speakers
-    check = neutral_check(args.neutral_check, population, levels) if args.neutral_check else None
+    train_speakers = sorted({r.speaker for r in rs if r.split == "train"})
+    speaker_means = np.stack([feats[[s == sp for s in speakers]].mean(axis=0) for sp in train_speakers])
+    prototypes = VoicePrototypes(speaker_means, args.voice_prototypes) if args.voice_prototypes else None
+    reference = Reference(population, prototypes, train_speakers, [r.speaker for r in rows])
+    own = inputs(all_feats, all_lexical, bases, reference)  # (prosody, full) with speaker baselines
+    pop = inputs(all_feats, all_lexical, None, reference, levels)  # ... as unknown speakers
+    check = None
+    if args.neutral_check:
+        check = neutral_check(args.neutral_check, Reference(population, prototypes), levels)
 
     groups = np.array([r.speaker for r in rows])[train]
     models, metrics = {}, {"n_train": int(train.sum()), "n_test": int(test.sum()), "chance": 1 / len(EMOTIONS)}
@@ -308,6 +336,7 @@ def main(argv: list[str] | None = None) -> int:
         "population_baseline": {k: round(v, 4) for k, v in asdict(population).items()},
         "unknown_speaker_levels": list(levels),
         "label_prior": [round(float(v), 6) for v in label_prior],
+        **({"voice_prototypes": prototypes.to_json()} if prototypes else {}),
         "models": {name: net.to_json() for name, net in models.items()},
         "metrics": {name: {k: v for k, v in metrics[name].items() if k.startswith("test")} for name in models},
         "trained": {"seed": args.seed, "n_train": metrics["n_train"], "n_test": metrics["n_test"], "passages": len(ps)},

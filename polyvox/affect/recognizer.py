@@ -5,12 +5,13 @@
 
 Model: a small network in numpy (weights trained by scripts/train_emotion.py on generated speech,
 see corpus.py and docs/emotion.md). Inputs: the ProsodyFeatures of the utterance minus the speaker's
-baseline (their running mean, `ProsodyBaseline`; the training population's mean when unknown), then,
+baseline (their running mean, `ProsodyBaseline`; for a new speaker see below), then,
 for the "prosody+words" model, the lexical vector of the transcript. A speaker heard for the first
 time has no baseline: their pitch level and loudness then say who they are and how far they sit from
 the microphone (a woman's voice is ~7 semitones above the population's mean) rather than how they
 feel, so the model file can name levels (`unknown_speaker_levels`) that are taken as the turn's own
-(`unknown_speaker_baseline`); the other features are compared with the population's. Cost: ~10 ms per second of
+(`unknown_speaker_baseline`); the other features are compared with those of the training voices most
+like theirs (`VoicePrototypes`). Cost: ~10 ms per second of
 audio (pitch tracking dominates), the network itself is microseconds.
 """
 
@@ -40,10 +41,41 @@ NEUTRAL_PRIOR = 0.5
 BASELINE_MAX_TURNS = 20  # the running mean forgets older turns beyond this (an exponential average)
 
 
+VOICE_FEATURES = ("f0_mean_st", "tilt_db", "voiced_fraction")  # what a voice is matched on (see VoicePrototypes)
+
+
+@dataclass(frozen=True)
+class VoicePrototypes:
+    """The training speakers' mean prosody. A new speaker is compared with the `k` training voices most
+    like theirs (pitch level, spectral tilt, voicing), not with the population's mean: a Kokoro voice
+    measured against a population of mostly espeak-ng voices sounds slow and dark, i.e. sad."""
+
+    means: np.ndarray  # (n_speakers, n_features): each training speaker's mean, ProsodyFeatures.names() order
+    k: int = 5
+
+    def reference(self, features: ProsodyFeatures, exclude: int | None = None) -> ProsodyFeatures:
+        """The mean of the k nearest speakers' means (`exclude`: a row of `means` to leave out)."""
+        cols = [ProsodyFeatures.names().index(n) for n in VOICE_FEATURES]
+        voice = self.means[:, cols]  # (n_speakers, n_voice)
+        d = (((voice - features.vector()[cols]) / (voice.std(axis=0) + 1e-6)) ** 2).sum(axis=1)
+        if exclude is not None:
+            d[exclude] = np.inf
+        nearest = np.argsort(d)[: self.k]
+        return ProsodyFeatures.from_vector(self.means[nearest].mean(axis=0))
+
+    def to_json(self) -> dict[str, object]:
+        return {"k": self.k, "means": np.round(self.means, 4).tolist()}
+
+    @classmethod
+    def from_json(cls, d: dict) -> VoicePrototypes:
+        return cls(np.array(d["means"], dtype=np.float64), int(d["k"]))
+
+
 def unknown_speaker_baseline(
     features: ProsodyFeatures, population: ProsodyFeatures, levels: tuple[str, ...]
 ) -> ProsodyFeatures:
-    """The baseline of a speaker without earlier turns: the population's mean, but `levels` as this turn's own."""
+    """The baseline of a speaker without earlier turns: `population` (the population's mean, or the
+    nearest voices' from `VoicePrototypes.reference`), but `levels` as this turn's own."""
     return replace(population, **{n: getattr(features, n) for n in levels})
 
 
@@ -165,6 +197,8 @@ class EmotionRecognizer:
         if tuple(data["emotions"]) != EMOTIONS or tuple(data["prosody_inputs"]) != PROSODY_INPUTS:
             raise ModelError(f"{path} was trained for other labels or features", "run: python scripts/train_emotion.py")
         self.population = ProsodyFeatures(**data["population_baseline"])
+        prototypes = data.get("voice_prototypes")  # absent in model files before version 2
+        self.prototypes = VoicePrototypes.from_json(prototypes) if prototypes else None
         # Model files before version 2 compared unknown speakers' levels with the population's too.
         self.unknown_speaker_levels: tuple[str, ...] = tuple(data.get("unknown_speaker_levels", ()))
         if not set(self.unknown_speaker_levels) <= set(PROSODY_INPUTS):
@@ -201,7 +235,8 @@ class EmotionRecognizer:
             probs = {e: float(e == NEUTRAL) for e in EMOTIONS}
             return EmotionEstimate(NEUTRAL, 1.0, probs, features, "prosody")
         if baseline is None:
-            baseline = unknown_speaker_baseline(features, self.population, self.unknown_speaker_levels)
+            reference = self.prototypes.reference(features) if self.prototypes else self.population
+            baseline = unknown_speaker_baseline(features, reference, self.unknown_speaker_levels)
         x = prosody_input(features, baseline)
         if transcript.strip():
             p = self.full_model.probs(np.concatenate([x, lexical_vector(transcript, language)])[None])[0]

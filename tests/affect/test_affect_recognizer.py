@@ -67,14 +67,18 @@ def test_estimate_shape(recognizer, heldout):
 
 
 def test_a_new_speakers_pitch_level_and_loudness_do_not_decide(recognizer, heldout):
-    """Without a baseline, a higher voice or a nearer microphone is who is talking, not how they feel."""
+    """Without a baseline, a higher voice or a nearer microphone is who is talking, not how they feel:
+    loudness is not compared at all, and pitch level only picks the training voices to compare with."""
     rs, feats = heldout
     f = feats[[r.emotion for r in rs].index("neutral")]
-    other_voice = replace(f, f0_mean_st=f.f0_mean_st + 7.0, loudness_dbfs=f.loudness_dbfs - 10.0)
-    a, b = recognizer.predict_features(f), recognizer.predict_features(other_voice)
-    assert a.probs == pytest.approx(b.probs)
+    nearer = replace(f, loudness_dbfs=f.loudness_dbfs + 10.0)
+    assert recognizer.predict_features(nearer).probs == pytest.approx(recognizer.predict_features(f).probs)
+    higher = replace(f, f0_mean_st=f.f0_mean_st + 7.0)
+    assert recognizer.prototypes is not None
+    assert recognizer.prototypes.reference(higher).f0_mean_st > recognizer.prototypes.reference(f).f0_mean_st + 3
+    assert recognizer.predict_features(higher).label == recognizer.predict_features(f).label == "neutral"
     # ...but a known speaker who suddenly speaks 7 semitones higher does sound different.
-    moved = recognizer.predict_features(other_voice, baseline=f)
+    moved = recognizer.predict_features(higher, baseline=f)
     assert moved.probs["neutral"] < recognizer.predict_features(f, baseline=f).probs["neutral"]
 
 
