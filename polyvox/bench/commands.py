@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 from pathlib import Path
 
@@ -103,7 +104,11 @@ def run(args: argparse.Namespace) -> int:
 
         print(f"polyvox bench: loading the {args.engine} engine ...", file=sys.stderr)
         target = EngineTarget.create(args.engine)
-    summaries = run_all(names, target, options)
+    previous = signal.signal(signal.SIGTERM, _stop)  # `kill` stops a long run like Ctrl-C: the done part is kept
+    try:
+        summaries = run_all(names, target, options)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     width = max(len(s.name) for s in summaries)
     for s in summaries:
         score = "not scored" if s.score is None else f"{s.score:.3f}"
@@ -111,4 +116,11 @@ def run(args: argparse.Namespace) -> int:
         notes = f"  ({'; '.join(s.notes)})" if s.score is None and s.notes else ""
         print(f"{s.name:<{width}}  {s.metric:<32} {score:>10}  {s.n_cases} cases, {s.n_failed} failed{tag}{notes}")
     print(f"report: {Path(args.out) / 'report.md'}")
+    if any(s.stopped for s in summaries):
+        print("stopped: the report covers the cases done; run the same command with --resume to go on", file=sys.stderr)
+        return 130
     return 0 if any(s.score is not None for s in summaries) else 1
+
+
+def _stop(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt

@@ -128,6 +128,7 @@ class Summary:
     data_source: str = ""  # where the cases came from (a stand-in set says so here)
     stand_in: bool = False  # True = hand-written stand-in data, NOT the named benchmark
     notes: list[str] = field(default_factory=list)
+    stopped: bool = False  # the run was interrupted (Ctrl-C, SIGTERM): the figures cover the cases done
 
     def as_json(self) -> dict[str, Any]:
         return asdict(self)

@@ -20,7 +20,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 import numpy as np
 
@@ -237,27 +237,21 @@ def run_benchmark(bench: Benchmark, target: Target, speech: Speech) -> Summary:
         from tqdm import tqdm
 
         bar = tqdm(total=len(cases), initial=len(cases) - len(todo), desc=f"{bench.name:>14}", unit="case")
+    stopped = False
     with results_path.open("a") as log:
-        for case in todo:
-            ctx = CaseContext(target, speech, bdir / "cases" / case.id, opts)
-            t0 = time.perf_counter()
-            try:
-                score, metrics = bench.run_case(case, ctx)
-                result = CaseResult(case.id, case.group, True, score, metrics)
-            except Exception as e:  # recorded, never raised: one bad case must not end the run
-                (ctx.dir / "error.txt").write_text(traceback.format_exc())
-                result = CaseResult(case.id, case.group, False, error=f"{type(e).__name__}: {e}"[:500])
-            result.seconds = round(time.perf_counter() - t0, 2)
-            result.code = version
-            done[case.id] = result
-            log.write(json.dumps(result.as_json(), default=str) + "\n")
-            log.flush()
-            if bar is not None:
-                bar.update(1)
+        try:
+            _run_cases(bench, target, speech, todo, done, log, bar, version)
+        except KeyboardInterrupt:  # Ctrl-C or SIGTERM: keep and summarise what is done; --resume continues
+            stopped = True
     if bar is not None:
         bar.close()
     results = [done[c.id] for c in cases if c.id in done]
     summary = bench.summarize(results)
+    summary.stopped = stopped
+    if len(results) < len(cases):
+        summary.notes.append(
+            f"partial: {len(results)} of {len(cases)} cases; the figures are for those (--resume runs the rest)"
+        )
     versions = sorted({r.code for r in results if r.code})
     if len(versions) > 1:
         summary.notes.append(
@@ -266,6 +260,31 @@ def run_benchmark(bench: Benchmark, target: Target, speech: Speech) -> Summary:
         )
     (bdir / "summary.json").write_text(json.dumps(summary.as_json(), indent=1, default=str))
     return summary
+
+
+def _run_cases(
+    bench: Benchmark, target: Target, speech: Speech, todo: list[Case], done: dict[str, CaseResult],
+    log: TextIO, bar: Any, version: str,
+) -> None:  # fmt: skip
+    """Run `todo` in order, recording each result in `done` and as a line of `log`."""
+    opts = bench.options
+    bdir = Path(opts.out) / bench.name
+    for case in todo:
+        ctx = CaseContext(target, speech, bdir / "cases" / case.id, opts)
+        t0 = time.perf_counter()
+        try:
+            score, metrics = bench.run_case(case, ctx)
+            result = CaseResult(case.id, case.group, True, score, metrics)
+        except Exception as e:  # recorded, never raised: one bad case must not end the run
+            (ctx.dir / "error.txt").write_text(traceback.format_exc())
+            result = CaseResult(case.id, case.group, False, error=f"{type(e).__name__}: {e}"[:500])
+        result.seconds = round(time.perf_counter() - t0, 2)
+        result.code = version
+        done[case.id] = result
+        log.write(json.dumps(result.as_json(), default=str) + "\n")
+        log.flush()
+        if bar is not None:
+            bar.update(1)
 
 
 def run_all(names: Sequence[str], target: Target, options: BenchOptions, speech: Speech | None = None) -> list[Summary]:
@@ -283,5 +302,7 @@ def run_all(names: Sequence[str], target: Target, options: BenchOptions, speech:
             summaries.append(run_benchmark(create(name, options), target, speech))
         except Exception as e:  # e.g. its data could not be loaded: the other benchmarks still run
             summaries.append(Summary(name, name, "score", None, notes=[f"not run: {type(e).__name__}: {e}"]))
+        if summaries[-1].stopped:  # interrupted: report what is done, leave the rest to --resume
+            break
     write_report(out, summaries, target, time.perf_counter() - t0, options)
     return summaries

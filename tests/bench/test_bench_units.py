@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import tarfile
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -162,6 +163,42 @@ def test_runner_records_crashes_and_resumes(tmp_path):
     path.write_text("".join(json.dumps(x) + "\n" for x in lines))
     summary = run_benchmark(Flaky(resumed), target, speech)
     assert any("2 code versions" in n and "0.0.9+0000000" in n for n in summary.notes), summary.notes
+
+
+class Interrupted(Flaky):
+    """Flaky's cases; the user presses Ctrl-C (or the run gets SIGTERM) during case 'b'."""
+
+    name = "interrupted"
+
+    def run_case(self, case, ctx):
+        if case.id == "b" and Interrupted.broken:
+            raise KeyboardInterrupt
+        return super().run_case(case, ctx)
+
+
+def test_an_interrupted_run_summarises_what_is_done_and_resumes(tmp_path, monkeypatch):
+    from polyvox.bench import runner
+
+    target, speech = EngineTarget(ScriptedEngine()), Speech(tmp_path / "prompts")
+    Flaky.calls.clear()
+    monkeypatch.setattr(Interrupted, "broken", True)
+    created = []
+    monkeypatch.setattr(
+        "polyvox.bench.benchmarks.create", lambda name, options: created.append(name) or Interrupted(options)
+    )
+    opts = BenchOptions(out=tmp_path, limit=None, progress=False)
+    summaries = runner.run_all(["interrupted", "boot"], target, opts, speech)
+    assert created == ["interrupted"]  # the benchmarks after an interrupted one do not start
+    (summary,) = summaries
+    assert summary.stopped and (summary.n_cases, summary.score) == (1, 1.0)
+    assert any(n.startswith("partial: 1 of 3 cases") for n in summary.notes), summary.notes
+    assert json.loads((tmp_path / "interrupted" / "summary.json").read_text())["stopped"] is True
+    assert (tmp_path / "report.md").exists()
+    monkeypatch.setattr(Interrupted, "broken", False)
+    Flaky.calls.clear()
+    resumed = runner.run_benchmark(Interrupted(replace(opts, resume=True)), target, speech)
+    assert Flaky.calls == ["b", "c"] and not resumed.stopped and resumed.n_cases == 3
+    assert not any(n.startswith("partial") for n in resumed.notes)
 
 
 def test_report_files(tmp_path):
