@@ -46,6 +46,11 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, type=Path, help="output folder (DIR)")
     p.add_argument("--resume", action="store_true", help="keep the finished cases in DIR and run the rest")
     p.add_argument(
+        "--report-only",
+        action="store_true",
+        help="run no case: summarise the cases recorded in DIR (a stopped run too) and rewrite the report",
+    )
+    p.add_argument(
         "--bigbench",
         type=Path,
         default=None,
@@ -91,6 +96,7 @@ def run(args: argparse.Namespace) -> int:
         limit=limit,
         languages=tuple(args.languages) if args.languages else None,
         resume=args.resume,
+        report_only=args.report_only,
         data={"bigbench": args.bigbench} if args.bigbench else {},
         judge=args.judge,
         progress=not args.no_progress,

@@ -17,6 +17,7 @@ class BenchOptions:
     limit: int | None = 2  # cases per benchmark (per group/language where a benchmark says so); None = full
     languages: tuple[str, ...] | None = None  # multilingual: restrict to these ISO 639-1 codes
     resume: bool = False  # skip cases already recorded in DIR/NAME/results.jsonl
+    report_only: bool = False  # run no case: summarise what DIR/NAME/results.jsonl holds, rewrite the report
     data: dict[str, Path] = field(default_factory=dict)  # benchmark name -> data path override (BIG-bench JSON)
     judge: bool = False  # also score open-ended replies with the local LLM judge (see judge.py)
     progress: bool = True  # tqdm progress bars

@@ -41,10 +41,11 @@ def markdown(summaries: list[Summary], target: Target, wall_s: float, options: B
     systems = ref["systems"]
     label = f"polyvox {target.name} (measured)" if target.kind == "engine" else f"{target.name} (measured)"
     mode = "full" if options.full else f"quick (--limit {options.limit})"
+    when = f"wall time {wall_s / 60:.1f} min" if not options.report_only else "rebuilt from recorded cases"
     lines = [
         "# polyvox bench report",
         "",
-        f"Target: **{target.name}** ({target.kind}); mode: {mode}; wall time {wall_s / 60:.1f} min; "
+        f"Target: **{target.name}** ({target.kind}); mode: {mode}; {when}; "
         f"{_n_cpus()} CPU(s), {platform.machine()}; {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}.",
         "",
         "## Table 2",

@@ -226,11 +226,12 @@ def run_benchmark(bench: Benchmark, target: Target, speech: Speech) -> Summary:
     bdir = Path(opts.out) / bench.name
     bdir.mkdir(parents=True, exist_ok=True)
     results_path = bdir / "results.jsonl"
-    done = _load_done(results_path) if opts.resume else {}
-    if not opts.resume:
+    keep = opts.resume or opts.report_only
+    done = _load_done(results_path) if keep else {}
+    if not keep:
         results_path.write_text("")
     cases = bench.cases()[: opts.max_cases]
-    todo = [c for c in cases if not (c.id in done and done[c.id].ok)]
+    todo = [] if opts.report_only else [c for c in cases if not (c.id in done and done[c.id].ok)]
     version = code_version()  # the checkout as this run loaded it (a commit made while it runs is not in it)
     bar = None
     if opts.progress:

@@ -196,6 +196,10 @@ def test_an_interrupted_run_summarises_what_is_done_and_resumes(tmp_path, monkey
     assert (tmp_path / "report.md").exists()
     monkeypatch.setattr(Interrupted, "broken", False)
     Flaky.calls.clear()
+    (again,) = runner.run_all(["interrupted"], target, replace(opts, report_only=True), speech)  # runs no case
+    assert Flaky.calls == [] and again.n_cases == 1 and not again.stopped
+    assert any(n.startswith("partial: 1 of 3") for n in again.notes)
+    assert "rebuilt from recorded cases" in (tmp_path / "report.md").read_text()
     resumed = runner.run_benchmark(Interrupted(replace(opts, resume=True)), target, speech)
     assert Flaky.calls == ["b", "c"] and not resumed.stopped and resumed.n_cases == 3
     assert not any(n.startswith("partial") for n in resumed.notes)
