@@ -234,7 +234,7 @@ def run_benchmark(bench: Benchmark, target: Target, speech: Speech) -> Summary:
     todo = [] if opts.report_only else [c for c in cases if not (c.id in done and done[c.id].ok)]
     version = code_version()  # the checkout as this run loaded it (a commit made while it runs is not in it)
     bar = None
-    if opts.progress:
+    if opts.progress and todo:  # nothing to run (--report-only, a finished run): no bar
         from tqdm import tqdm
 
         bar = tqdm(total=len(cases), initial=len(cases) - len(todo), desc=f"{bench.name:>14}", unit="case")
