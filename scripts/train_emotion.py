@@ -8,9 +8,10 @@
 2. Long turns: per (speaker, emotion) one passage of 3-6 of its utterances in a row (corpus.passages),
    trained on and tested with the short utterances.
 3. Baselines: an utterance is compared with its speaker's mean over their other utterances (the
-   running ProsodyBaseline at run time), or, for an unknown speaker, with the training population's
-   mean except pitch level and loudness (UNKNOWN_SPEAKER_LEVELS: taken as the turn's own, since for
-   a stranger they tell the voice and the microphone, not the emotion). Training uses every row both ways.
+   running ProsodyBaseline at run time), or, for an unknown speaker, with the mean of the training
+   voices most like theirs (VoicePrototypes, --voice-prototypes), except pitch level and loudness
+   (UNKNOWN_SPEAKER_LEVELS: taken as the turn's own, since for a stranger they tell the voice and the
+   microphone, not the emotion). Training uses every row both ways.
 4. Pick the network (logistic regression or one hidden layer) and its weight decay by 4-fold
    cross-validation over training speakers, fit on all training speakers, and evaluate on the
    held-out voices and sentences. Needs torch (the `train` extra) and matplotlib for --plot.
@@ -162,7 +163,7 @@ def fit(x: np.ndarray, y: np.ndarray, hidden: int, weight_decay: float, seed: in
     return Network(mean, std, layers)
 
 
-def predicted(net: Network, x: np.ndarray, trained: np.ndarray, neutral_prior: float | None) -> np.ndarray:
+def predicted(net: Network, x: np.ndarray, trained: np.ndarray | None, neutral_prior: float | None) -> np.ndarray:
     """(n,) label indices for the rows of x, under a neutral prior (None: the corpus's, `trained`)."""
     return with_prior(net.probs(x), trained, neutral_prior).argmax(axis=1)
 
@@ -170,8 +171,7 @@ def predicted(net: Network, x: np.ndarray, trained: np.ndarray, neutral_prior: f
 def accuracy(
     net: Network, x: np.ndarray, y: np.ndarray, trained: np.ndarray | None = None, neutral_prior: float | None = None
 ) -> float:
-    if trained is None:
-        return float((net.probs(x).argmax(axis=1) == y).mean())
+    """Share of rows labelled y, under `neutral_prior` (None: the corpus's; then `trained` is not needed)."""
     return float((predicted(net, x, trained, neutral_prior) == y).mean())
 
 
@@ -208,12 +208,8 @@ def neutral_check(folder: Path, reference: Reference, levels: tuple[str, ...]) -
     return x, np.concatenate([x, np.stack(lexical)], axis=1)
 
 
-def confusion(net: Network, x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """(n_classes, n_classes) counts: rows true, columns predicted."""
-    return confusion_of(y, net.probs(x).argmax(axis=1))
-
-
 def confusion_of(y: np.ndarray, predicted: np.ndarray) -> np.ndarray:
+    """(n_classes, n_classes) counts: rows true, columns predicted."""
     m = np.zeros((len(EMOTIONS), len(EMOTIONS)), int)
     for t, p in zip(y, predicted, strict=True):
         m[t, p] += 1
@@ -322,7 +318,8 @@ def main(argv: list[str] | None = None) -> int:
                 hits = predicted(net, check[k], label_prior, np_) == EMOTIONS.index(NEUTRAL)
                 m[f"neutral_check_recall{suffix}"] = float(hits.mean())
         metrics[name] = m
-        matrices[f"{name}, speaker baseline"] = confusion(net, own[k][test & short], y[test & short])
+        known = predicted(net, own[k][test & short], None, None)
+        matrices[f"{name}, speaker baseline"] = confusion_of(y[test & short], known)
         if name == "prosody+words":
             unknown = predicted(net, pop[k][test], label_prior, args.neutral_prior)
             matrices[f"{name}, new speaker, neutral prior {args.neutral_prior}"] = confusion_of(y[test], unknown)

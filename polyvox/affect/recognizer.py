@@ -220,8 +220,8 @@ class EmotionRecognizer:
         """audio: (n,) float32 mono (the VAD-cropped user speech) -> the user's emotion.
 
         transcript/language: the ASR result ("" = prosody only). baseline: the speaker's mean prosody
-        (`ProsodyBaseline.mean`); None (a new speaker) compares with the training population, which is
-        less accurate (`unknown_speaker_baseline`).
+        (`ProsodyBaseline.mean`); None (a new speaker) compares with the training voices most like
+        theirs, which is less accurate (`VoicePrototypes`, `unknown_speaker_baseline`).
         """
         features = ProsodyFeatures.from_audio(audio, sample_rate)
         return self.predict_features(features, transcript, language, baseline)

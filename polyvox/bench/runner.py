@@ -241,7 +241,7 @@ def run_benchmark(bench: Benchmark, target: Target, speech: Speech) -> Summary:
     stopped = False
     with results_path.open("a") as log:
         try:
-            _run_cases(bench, target, speech, todo, done, log, bar, version)
+            _run_cases(bench, target, speech, bdir, todo, done, log, bar, version)
         except KeyboardInterrupt:  # Ctrl-C or SIGTERM: keep and summarise what is done; --resume continues
             stopped = True
     if bar is not None:
@@ -264,14 +264,12 @@ def run_benchmark(bench: Benchmark, target: Target, speech: Speech) -> Summary:
 
 
 def _run_cases(
-    bench: Benchmark, target: Target, speech: Speech, todo: list[Case], done: dict[str, CaseResult],
+    bench: Benchmark, target: Target, speech: Speech, bdir: Path, todo: list[Case], done: dict[str, CaseResult],
     log: TextIO, bar: Any, version: str,
 ) -> None:  # fmt: skip
-    """Run `todo` in order, recording each result in `done` and as a line of `log`."""
-    opts = bench.options
-    bdir = Path(opts.out) / bench.name
+    """Run `todo` in order (case folders under `bdir`), recording each result in `done` and as a line of `log`."""
     for case in todo:
-        ctx = CaseContext(target, speech, bdir / "cases" / case.id, opts)
+        ctx = CaseContext(target, speech, bdir / "cases" / case.id, bench.options)
         t0 = time.perf_counter()
         try:
             score, metrics = bench.run_case(case, ctx)

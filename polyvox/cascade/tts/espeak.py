@@ -20,6 +20,7 @@ from polyvox.cascade.tts.languages import ESPEAK_VOICES, espeak_voice, primary
 from polyvox.errors import ModelError, PolyvoxError
 
 ESPEAK_RATE_WPM = 175  # espeak-ng's default speaking rate (words per minute) = speed 1.0
+ESPEAK_MIN_WPM, ESPEAK_MAX_WPM = 80, 450  # the rates espeak-ng accepts
 # espeak-ng -p (0-99, default 50) -> semitones relative to 50, measured (F0 mean, Praat) on en, en+f3,
 # es and hi+m3 speaking one sentence, averaged (the voices agree within 0.8 st): a native pitch change
 # that keeps the formants, instead of resampling the audio.
@@ -33,7 +34,6 @@ def espeak_pitch(semitones: float) -> int:
     return round(float(np.interp(st, ESPEAK_PITCH_ST, ESPEAK_PITCH_P)))
 
 
-ESPEAK_MIN_WPM, ESPEAK_MAX_WPM = 80, 450  # the rates espeak-ng accepts
 # Voice variants (espeak-ng-data/voices/!v): pass as voice="f3" or voice="hi+f3".
 VARIANTS = ("m1", "m2", "m3", "m4", "m5", "m6", "m7", "f1", "f2", "f3", "f4", "f5", "klatt", "whisper")
 _FLAGS = re.compile(r"\(([a-z-]+)\)")  # language-switch marks in --ipa output: "(en)ˈəʊ kˈeɪ(hi)"
