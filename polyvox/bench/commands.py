@@ -101,7 +101,13 @@ def run(args: argparse.Namespace) -> int:
         judge=args.judge,
         progress=not args.no_progress,
     )
-    if args.url:
+    if args.report_only:  # runs no case: the report names the recorded system without loading it
+        from polyvox.bench.realtime import RealtimeTarget
+        from polyvox.bench.targets import RecordedTarget
+
+        name = RealtimeTarget(args.url).name if args.url else args.engine  # (connects to nothing)
+        target = RecordedTarget.from_run(args.out, name, "realtime" if args.url else "engine")
+    elif args.url:
         from polyvox.bench.realtime import RealtimeTarget
 
         target = RealtimeTarget(args.url, args.api_key or os.environ.get("POLYVOX_API_KEY"))

@@ -15,12 +15,14 @@ from __future__ import annotations
 import json
 import time
 from abc import ABC, abstractmethod
+from pathlib import Path
 
 import numpy as np
 
 from polyvox.audio import SAMPLE_RATE
 from polyvox.bench.core import Reply, SessionConfig, ToolCallInfo
 from polyvox.engine import Engine, Message, Turn
+from polyvox.errors import PolyvoxError
 from polyvox.events import AudioChunk, TextDelta, ToolCall, TurnDone, UserTranscript
 
 
@@ -64,6 +66,37 @@ class Target(ABC):
 
     def close(self) -> None:  # noqa: B027 - optional
         """Release resources."""
+
+
+class RecordedTarget(Target):
+    """The system a run folder's cases were recorded from, for `--report-only`: it describes that system
+    (as the folder's report.json names it) without loading or connecting to it, and opens nothing."""
+
+    def __init__(self, description: dict[str, object]) -> None:
+        self.description = dict(description)
+        self.name = str(description.get("name", "target"))
+        self.kind = str(description.get("kind", "engine"))
+
+    @classmethod
+    def from_run(cls, out: Path, name: str, kind: str) -> RecordedTarget:
+        """The target out/report.json describes when it is `name` (`kind`), else (no report yet, another
+        target's, unreadable) just `name` and `kind`."""
+        try:
+            recorded = json.loads((Path(out) / "report.json").read_text())["target"]
+        except (OSError, ValueError, KeyError, TypeError):
+            recorded = None
+        if not isinstance(recorded, dict) or (recorded.get("name"), recorded.get("kind")) != (name, kind):
+            recorded = {"name": name, "kind": kind}
+        return cls(recorded)
+
+    def open(self, config: SessionConfig) -> Session:
+        raise PolyvoxError(
+            "a recorded target runs no case (--report-only summarises the cases already in the run folder)",
+            "drop --report-only to run cases",
+        )
+
+    def describe(self) -> dict[str, object]:
+        return dict(self.description)
 
 
 class EngineTarget(Target):

@@ -205,6 +205,40 @@ def test_an_interrupted_run_summarises_what_is_done_and_resumes(tmp_path, monkey
     assert not any(n.startswith("partial") for n in resumed.notes)
 
 
+def test_report_only_names_the_recorded_engine_without_loading_one(tmp_path, monkeypatch):
+    import pytest
+
+    from polyvox.bench.targets import RecordedTarget
+    from polyvox.cli import main
+    from polyvox.errors import PolyvoxError
+
+    monkeypatch.setattr(Interrupted, "broken", False)
+    monkeypatch.setattr("polyvox.bench.benchmarks.create", lambda name, options: Interrupted(options))
+    opts = BenchOptions(out=tmp_path, limit=None, progress=False)
+    runner_target = EngineTarget(ScriptedEngine(), load_seconds=3.21)
+    from polyvox.bench import runner
+
+    runner.run_all(["interrupted"], runner_target, opts, Speech(tmp_path / "prompts"))
+    recorded = RecordedTarget.from_run(tmp_path, "scripted", "engine")
+    assert recorded.describe() == {"name": "scripted", "kind": "engine", "load_seconds": 3.21}
+    assert RecordedTarget.from_run(tmp_path, "cascade", "engine").describe() == {"name": "cascade", "kind": "engine"}
+    assert RecordedTarget.from_run(tmp_path / "none", "h:1", "realtime").describe() == {"name": "h:1", "kind": "realtime"}
+    with pytest.raises(PolyvoxError, match="runs no case"):
+        recorded.open(SessionConfig())
+
+    def no_engine(kind="cascade"):
+        raise AssertionError("--report-only must not load an engine")
+
+    monkeypatch.setattr(EngineTarget, "create", no_engine)
+    monkeypatch.setattr("polyvox.bench.benchmarks.NAMES", ("interrupted",))
+    Flaky.calls.clear()
+    rc = main(["bench", "interrupted", "--full", "--report-only", "--no-progress", "--out", str(tmp_path)])
+    assert rc == 0 and Flaky.calls == []
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert report["target"] == {"name": "cascade", "kind": "engine"}  # the folder's report was the scripted engine's
+    assert report["benchmarks"]["interrupted"]["n_cases"] == 3
+
+
 def test_report_files(tmp_path):
     summaries = [
         Summary("latency", "Latency", "median TTFA (s)", 0.9, False, 3, metrics={"ttfa_s": [0.8, 0.9, 1.2]}),
