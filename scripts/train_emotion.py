@@ -37,10 +37,10 @@ from polyvox.affect.recognizer import (
     NEUTRAL_PRIOR,
     PROSODY_INPUTS,
     Network,
+    NewSpeakerBaseline,
     VoicePrototypes,
     default_model_path,
     prosody_input,
-    unknown_speaker_baseline,
     with_prior,
 )
 from polyvox.models import polyvox_home
@@ -88,25 +88,6 @@ def corpus_features(
             np.array(long_lexical).reshape(-1, n_lexical))  # fmt: skip
 
 
-class Reference:
-    """What an unknown speaker's row is compared with: the nearest training voices (leaving out the row's
-    own speaker) or, without prototypes, the population's mean."""
-
-    def __init__(
-        self, population: ProsodyFeatures, prototypes: VoicePrototypes | None = None,
-        prototype_speakers: list[str] | None = None, row_speakers: list[str] | None = None,
-    ) -> None:  # fmt: skip
-        self.population, self.prototypes = population, prototypes
-        self.index = {s: j for j, s in enumerate(prototype_speakers or [])}
-        self.row_speakers = row_speakers or []
-
-    def __call__(self, f: ProsodyFeatures, row: int | None = None) -> ProsodyFeatures:
-        if self.prototypes is None:
-            return self.population
-        own = self.index.get(self.row_speakers[row]) if row is not None and self.row_speakers else None
-        return self.prototypes.reference(f, exclude=own)
-
-
 def speaker_baselines(feats: np.ndarray, speakers: list[str], used: list[tuple[int, ...]]) -> np.ndarray:
     """(n_rows, n_features): per row, the mean over its speaker's utterances (`feats` rows) it does not use.
 
@@ -121,21 +102,19 @@ def speaker_baselines(feats: np.ndarray, speakers: list[str], used: list[tuple[i
 
 
 def inputs(
-    feats: np.ndarray,
-    lexical: np.ndarray,
-    bases: np.ndarray | None,
-    reference: Reference,
-    levels: tuple[str, ...] = UNKNOWN_SPEAKER_LEVELS,
-) -> tuple[np.ndarray, np.ndarray]:
+    feats: np.ndarray, lexical: np.ndarray, bases: np.ndarray | None,
+    new_speaker: NewSpeakerBaseline | None = None, own_prototype: list[int | None] | None = None,
+) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
     """(prosody inputs, prosody+words inputs) per row, against `bases` (speaker baselines) or, when
-    None, as an unknown speaker (`reference`, `levels` taken as the row's own)."""
+    None, as an unknown speaker (`new_speaker`, leaving out the row's own voice: `own_prototype[row]`)."""
     rows = []
     for i, v in enumerate(feats):
         f = ProsodyFeatures.from_vector(v)
-        if bases is None:
-            base = unknown_speaker_baseline(f, reference(f, i), levels)
-        else:
+        if bases is not None:
             base = ProsodyFeatures.from_vector(bases[i])
+        else:
+            assert new_speaker is not None and own_prototype is not None
+            base = new_speaker(f, exclude=own_prototype[i])
         rows.append(prosody_input(f, base))
     x = np.stack(rows)
     return x, np.concatenate([x, lexical], axis=1)
@@ -189,7 +168,7 @@ def select(x: np.ndarray, y: np.ndarray, groups: np.ndarray) -> tuple[int, float
     return best[0], best[1], scores
 
 
-def neutral_check(folder: Path, reference: Reference, levels: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
+def neutral_check(folder: Path, new_speaker: NewSpeakerBaseline) -> tuple[np.ndarray, np.ndarray]:
     """The folder's *.wav files (English; NAME.txt beside one holds its transcript) as unknown speakers:
     (prosody inputs (n_files, n_prosody), prosody+words inputs (n_files, n_prosody + N_LEXICAL))."""
     import soundfile as sf
@@ -201,7 +180,7 @@ def neutral_check(folder: Path, reference: Reference, levels: tuple[str, ...]) -
     for f in files:
         x, sr = sf.read(f, dtype="float32", always_2d=True)
         feats = ProsodyFeatures.from_audio(x.mean(axis=1), sr)
-        rows.append(prosody_input(feats, unknown_speaker_baseline(feats, reference(feats), levels)))
+        rows.append(prosody_input(feats, new_speaker(feats)))
         text = f.with_suffix(".txt").read_text(encoding="utf-8") if f.with_suffix(".txt").exists() else ""
         lexical.append(lexical_vector(text, "en"))
     x = np.stack(rows)
@@ -278,12 +257,12 @@ def main(argv: list[str] | None = None) -> int:
     train_speakers = sorted({r.speaker for r in rs if r.split == "train"})
     speaker_means = np.stack([feats[[s == sp for s in speakers]].mean(axis=0) for sp in train_speakers])
     prototypes = VoicePrototypes(speaker_means, args.voice_prototypes) if args.voice_prototypes else None
-    reference = Reference(population, prototypes, train_speakers, [r.speaker for r in rows])
-    own = inputs(all_feats, all_lexical, bases, reference)  # (prosody, full) with speaker baselines
-    pop = inputs(all_feats, all_lexical, None, reference, levels)  # ... as unknown speakers
-    check = None
-    if args.neutral_check:
-        check = neutral_check(args.neutral_check, Reference(population, prototypes), levels)
+    new_speaker = NewSpeakerBaseline(population, prototypes, levels)
+    index = {sp: j for j, sp in enumerate(train_speakers)}
+    own_prototype = [index.get(r.speaker) for r in rows]  # a training row is not compared with its own voice
+    own = inputs(all_feats, all_lexical, bases)  # (prosody, full) with speaker baselines
+    pop = inputs(all_feats, all_lexical, None, new_speaker, own_prototype)  # ... as unknown speakers
+    check = neutral_check(args.neutral_check, new_speaker) if args.neutral_check else None
 
     groups = np.array([r.speaker for r in rows])[train]
     models, metrics = {}, {"n_train": int(train.sum()), "n_test": int(test.sum()), "chance": 1 / len(EMOTIONS)}

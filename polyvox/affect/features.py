@@ -24,6 +24,10 @@ SPEECH_REL_DB = -30.0  # a frame within 30 dB of the loudest frame is speech...
 SPEECH_ABS_DBFS = -60.0  # ...when it is also above this absolute level
 MIN_PAUSE_S = 0.12  # a silence inside the speech span counts as a pause when at least this long
 NUCLEUS_DIP_DB = 2.0  # de Jong & Wempe: a syllable nucleus is an intensity peak >= 2 dB above the dip before it
+# ...of the intensity in the vowels' formant band: full-band intensity stays level through voiced
+# consonants and fricatives in smooth (neural) voices, which hides syllables (Kokoro: "Hello, can you
+# hear me?" 3 nuclei full-band, 6 in the band; Mermelstein 1975 likewise counts band-limited loudness).
+NUCLEUS_BAND_HZ = (300.0, 2500.0)
 PARSELMOUTH_FEATURE, PARSELMOUTH_EXTRA = "emotion recognition (pitch tracking)", "bench"  # praat-parselmouth
 TILT_SPLIT_HZ = 1000.0  # spectral tilt = energy above / below this frequency (up to 4 kHz)
 
@@ -99,7 +103,7 @@ class ProsodyFeatures:
             loudness_std_db=float(db[speech].std()),
             voiced_fraction=float(voiced.sum() / speech.sum()),
             pause_ratio=float(pauses.sum() / (b - a)),
-            rate_syl_s=float(syllable_nuclei(db, f0 > 0, speech) / speaking_s),
+            rate_syl_s=float(syllable_nuclei(band_dbfs(x, *NUCLEUS_BAND_HZ), f0 > 0, speech) / speaking_s),
             tilt_db=spectral_tilt(x, voiced if voiced.any() else speech),
             duration_s=(b - a) / 100.0,
         )
@@ -111,6 +115,17 @@ def frame_dbfs(x: np.ndarray) -> np.ndarray:
     padded = np.pad(x, (WIN // 2, WIN))
     frames = np.lib.stride_tricks.sliding_window_view(padded, WIN)[::HOP][:n]  # (n, WIN)
     return 10 * np.log10(np.mean(frames.astype(np.float64) ** 2, axis=1) + 1e-12)
+
+
+def band_dbfs(x: np.ndarray, low_hz: float, high_hz: float) -> np.ndarray:
+    """x: (n,) at 16 kHz -> (n // HOP,) power between low_hz and high_hz per frame, dB (frames as frame_dbfs)."""
+    n = len(x) // HOP
+    padded = np.pad(x, (WIN // 2, WIN))
+    frames = np.lib.stride_tricks.sliding_window_view(padded, WIN)[::HOP][:n] * np.hanning(WIN)  # (n, WIN)
+    spec = np.abs(np.fft.rfft(frames, n=512, axis=1)) ** 2  # (n, 257)
+    freqs = np.fft.rfftfreq(512, 1 / SAMPLE_RATE)
+    band = (freqs >= low_hz) & (freqs < high_hz)
+    return 10 * np.log10(spec[:, band].sum(axis=1) / (WIN * 512) + 1e-12)
 
 
 def pitch_track(x: np.ndarray, n_frames: int) -> np.ndarray:
@@ -129,7 +144,8 @@ def pitch_track(x: np.ndarray, n_frames: int) -> np.ndarray:
 
 
 def syllable_nuclei(db: np.ndarray, voiced: np.ndarray, speech: np.ndarray) -> int:
-    """Count intensity peaks that are voiced speech and rise NUCLEUS_DIP_DB above the dip before them."""
+    """Count intensity peaks (db: (n_frames,), the vowel band's: band_dbfs) that are voiced speech and rise
+    NUCLEUS_DIP_DB above the dip before them."""
     smooth = np.convolve(db, np.ones(5) / 5, mode="same")  # 50 ms moving average
     peaks = np.flatnonzero((smooth[1:-1] > smooth[:-2]) & (smooth[1:-1] >= smooth[2:])) + 1
     count, dip, last = 0, np.inf, 0

@@ -10,7 +10,7 @@ for the "prosody+words" model, the lexical vector of the transcript. A speaker h
 time has no baseline: their pitch level and loudness then say who they are and how far they sit from
 the microphone (a woman's voice is ~7 semitones above the population's mean) rather than how they
 feel, so the model file can name levels (`unknown_speaker_levels`) that are taken as the turn's own
-(`unknown_speaker_baseline`); the other features are compared with those of the training voices most
+(`NewSpeakerBaseline`); the other features are compared with those of the training voices most
 like theirs (`VoicePrototypes`). Cost: ~10 ms per second of
 audio (pitch tracking dominates), the network itself is microseconds.
 """
@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from importlib import resources
 from pathlib import Path
 from typing import Literal
@@ -53,11 +54,17 @@ class VoicePrototypes:
     means: np.ndarray  # (n_speakers, n_features): each training speaker's mean, ProsodyFeatures.names() order
     k: int = 5
 
+    @cached_property
+    def _voices(self) -> tuple[list[int], np.ndarray, np.ndarray]:
+        """(VOICE_FEATURES' columns, the speakers' voices (n_speakers, n_voice), their spread (n_voice,))."""
+        cols = [ProsodyFeatures.names().index(n) for n in VOICE_FEATURES]
+        voice = self.means[:, cols]
+        return cols, voice, voice.std(axis=0) + 1e-6
+
     def reference(self, features: ProsodyFeatures, exclude: int | None = None) -> ProsodyFeatures:
         """The mean of the k nearest speakers' means (`exclude`: a row of `means` to leave out)."""
-        cols = [ProsodyFeatures.names().index(n) for n in VOICE_FEATURES]
-        voice = self.means[:, cols]  # (n_speakers, n_voice)
-        d = (((voice - features.vector()[cols]) / (voice.std(axis=0) + 1e-6)) ** 2).sum(axis=1)
+        cols, voice, spread = self._voices
+        d = (((voice - features.vector()[cols]) / spread) ** 2).sum(axis=1)
         if exclude is not None:
             d[exclude] = np.inf
         nearest = np.argsort(d)[: self.k]
@@ -71,12 +78,20 @@ class VoicePrototypes:
         return cls(np.array(d["means"], dtype=np.float64), int(d["k"]))
 
 
-def unknown_speaker_baseline(
-    features: ProsodyFeatures, population: ProsodyFeatures, levels: tuple[str, ...]
-) -> ProsodyFeatures:
-    """The baseline of a speaker without earlier turns: `population` (the population's mean, or the
-    nearest voices' from `VoicePrototypes.reference`), but `levels` as this turn's own."""
-    return replace(population, **{n: getattr(features, n) for n in levels})
+@dataclass(frozen=True)
+class NewSpeakerBaseline:
+    """What the turn of a speaker without earlier turns is compared with: the mean of the training voices
+    most like theirs (`prototypes`; without them the population's mean), but with `levels` (the features
+    that tell the voice and the microphone rather than the emotion) taken as the turn's own."""
+
+    population: ProsodyFeatures  # the training speakers' mean
+    prototypes: VoicePrototypes | None = None
+    levels: tuple[str, ...] = ()  # names among PROSODY_INPUTS
+
+    def __call__(self, features: ProsodyFeatures, exclude: int | None = None) -> ProsodyFeatures:
+        """The baseline for `features` (`exclude`: a prototype speaker to leave out, e.g. the turn's own)."""
+        reference = self.prototypes.reference(features, exclude) if self.prototypes else self.population
+        return replace(reference, **{n: getattr(features, n) for n in self.levels})
 
 
 def with_prior(probs: np.ndarray, trained: np.ndarray, neutral_prior: float | None) -> np.ndarray:
@@ -196,13 +211,16 @@ class EmotionRecognizer:
             ) from e
         if tuple(data["emotions"]) != EMOTIONS or tuple(data["prosody_inputs"]) != PROSODY_INPUTS:
             raise ModelError(f"{path} was trained for other labels or features", "run: python scripts/train_emotion.py")
-        self.population = ProsodyFeatures(**data["population_baseline"])
         prototypes = data.get("voice_prototypes")  # absent in model files before version 2
-        self.prototypes = VoicePrototypes.from_json(prototypes) if prototypes else None
         # Model files before version 2 compared unknown speakers' levels with the population's too.
-        self.unknown_speaker_levels: tuple[str, ...] = tuple(data.get("unknown_speaker_levels", ()))
-        if not set(self.unknown_speaker_levels) <= set(PROSODY_INPUTS):
+        levels = tuple(data.get("unknown_speaker_levels", ()))
+        if not set(levels) <= set(PROSODY_INPUTS):
             raise ModelError(f"{path} names unknown prosody features", "run: python scripts/train_emotion.py")
+        self.new_speaker = NewSpeakerBaseline(
+            ProsodyFeatures(**data["population_baseline"]),
+            VoicePrototypes.from_json(prototypes) if prototypes else None,
+            levels,
+        )
         self.prosody_model = Network.from_json(data["models"]["prosody"])
         self.full_model = Network.from_json(data["models"]["prosody+words"])
         self.metrics: dict = data.get("metrics", {})
@@ -221,7 +239,7 @@ class EmotionRecognizer:
 
         transcript/language: the ASR result ("" = prosody only). baseline: the speaker's mean prosody
         (`ProsodyBaseline.mean`); None (a new speaker) compares with the training voices most like
-        theirs, which is less accurate (`VoicePrototypes`, `unknown_speaker_baseline`).
+        theirs, which is less accurate (`NewSpeakerBaseline`).
         """
         features = ProsodyFeatures.from_audio(audio, sample_rate)
         return self.predict_features(features, transcript, language, baseline)
@@ -235,8 +253,7 @@ class EmotionRecognizer:
             probs = {e: float(e == NEUTRAL) for e in EMOTIONS}
             return EmotionEstimate(NEUTRAL, 1.0, probs, features, "prosody")
         if baseline is None:
-            reference = self.prototypes.reference(features) if self.prototypes else self.population
-            baseline = unknown_speaker_baseline(features, reference, self.unknown_speaker_levels)
+            baseline = self.new_speaker(features)
         x = prosody_input(features, baseline)
         if transcript.strip():
             p = self.full_model.probs(np.concatenate([x, lexical_vector(transcript, language)])[None])[0]
