@@ -215,7 +215,7 @@ def test_warmup_caches_the_system_prompt_in_every_context(cascade):
     llm = LlamaLLM(cascade.llm.path, LlmOptions(instances=2))  # the GGUF is memory-mapped: a second copy is cheap
     contexts = list(llm._pool.queue)
     assert [c.n_tokens for c in contexts] == [0, 0]
-    llm.prime(build_messages(build_system("en"), [], "Hi"))
+    llm.prime(build_messages(build_system(), [], "Hi"))
     assert all(c.n_tokens > 50 for c in contexts)  # system prompt + "Hi" evaluated: later turns reuse that prefix
     cascade.warmup()
     assert all(c.n_tokens > 50 for c in cascade.llm._pool.queue)
@@ -258,3 +258,47 @@ def test_emotional_pitch_keeps_short_replies_intelligible(cascade):
     audio = cascade.tts.synthesize("Option B", "en", prosody=REPLY_PROSODY["surprise"])
     heard = cascade.asr.transcribe(resample(audio, 24_000, 16_000), language="en").text
     assert "option b" in heard.lower(), heard
+
+
+def test_a_conversation_longer_than_the_context_is_answered(cascade):
+    """A Realtime server hands the engine the whole conversation: past the LLM's 2048 tokens, the oldest
+    turns are left out (whole blocks of CascadeConfig.history_drop_turns) instead of llama.cpp failing."""
+    from polyvox.cascade.context import build_messages
+
+    history = [m for i in range(90) for m in (
+        Message("user", f"Tell me fact number {i} about the ocean, please."),
+        Message("assistant", f"Fact {i}: the ocean covers most of the planet and holds almost all of its water."),
+    )]  # fmt: skip
+    llm = cascade.llm
+    assert llm.count_tokens(build_messages("You are helpful.", history, "Hi")) > llm.options.n_ctx
+    result, _ = cascade.run(Turn(text="What is the capital of France?", history=history, max_reply_tokens=40))
+    assert "paris" in result.reply_text.lower(), result.reply_text
+    dropped = result.trace["history_dropped"]
+    assert dropped > 0 and dropped % (2 * cascade.config.history_drop_turns) == 0  # 8 turns = 16 messages
+    # the estimate is an upper bound of llama.cpp's own prompt count (the template's tokens included)
+    tools = [{"type": "function", "function": {"name": "get_weather", "description": "Weather of a city",
+              "parameters": {"type": "object", "properties": {"city": {"type": "string"}}}}}]  # fmt: skip
+    few = build_messages("You are helpful.", history[:6], "And the next one?")
+    for offered in (None, tools):
+        usage = llm._vocab.create_chat_completion(messages=few, max_tokens=1, tools=offered)["usage"]
+        assert usage["prompt_tokens"] <= llm.count_tokens(few, offered) <= usage["prompt_tokens"] + 60
+
+
+def test_the_turn_note_can_go_with_the_question(cascade, monkeypatch):
+    """CascadeConfig.turn_note="question": the system message stays the same whatever the turn's mood or
+    language, so the dialogue after it stays in llama.cpp's cache."""
+    import dataclasses
+
+    import polyvox.cascade.engine as engine_module
+
+    prompts = []
+    build = engine_module.build_messages
+    monkeypatch.setattr(engine_module, "build_messages", lambda *a, **k: prompts.append(build(*a, **k)) or prompts[-1])
+    monkeypatch.setattr(cascade, "config", dataclasses.replace(cascade.config, turn_note="question"))
+    history = [Message("user", "Hello there."), Message("assistant", "Hello! How can I help?")]
+    turn = Turn(text="Quelle est la capitale de l'Italie ?", language="fr", history=history, max_reply_tokens=30)
+    result, _ = cascade.run(turn)
+    prompt = prompts[-1]
+    assert "Always answer" not in prompt[0]["content"] and prompt[1:3] == build("", history, "")[1:]
+    assert prompt[-1]["role"] == "user" and prompt[-1]["content"].startswith("(Always answer in French.")
+    assert len(set(_words(result.reply_text)) & _MARKERS["fr"]) >= 2, result.reply_text  # the rule was kept

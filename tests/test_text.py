@@ -96,3 +96,42 @@ def test_tool_results_reach_the_llm_as_words():
     msgs = build_messages("sys", history, "")
     assert [m["role"] for m in msgs] == ["system", "user"]
     assert "The calc tool gave: from unit mile, result 5." in msgs[1]["content"]
+
+
+def test_a_long_conversation_loses_its_oldest_turns_in_blocks():
+    from polyvox.cascade.context import fit_history
+    from polyvox.engine import Message
+
+    def dialogue(n: int) -> list[Message]:
+        return [m for i in range(n) for m in (Message("user", f"question {i}"), Message("assistant", f"answer {i}"))]
+
+    fits = lambda h: len(h) <= 2 * 20  # noqa: E731 - room for 20 exchanges
+    assert fit_history(dialogue(20), fits, block=8) == dialogue(20)  # fits: unchanged
+    firsts = []
+    for n in range(21, 40):
+        kept = fit_history(dialogue(n), fits, block=8)
+        assert fits(kept) and kept == dialogue(n)[-len(kept) :] and kept[0].role == "user"
+        firsts.append(kept[0].content)
+    # the prompt's start moves 8 turns at a time, not on every turn (llama.cpp re-evaluates from there)
+    assert firsts == ["question 8"] * 8 + ["question 16"] * 8 + ["question 24"] * 3
+    assert fit_history(dialogue(30), lambda h: False, block=8) == []
+    tool_turn = [*dialogue(30), Message("tool", "{}", name="calc")]
+    assert fit_history(tool_turn, lambda h: False, block=8, keep_last=True) == tool_turn[-3:]
+
+
+def test_what_changes_per_turn_comes_after_the_dialogue():
+    """llama.cpp re-evaluates a prompt from the first token that differs from the previous prompt: the
+    mood, memory, speaker and language of a turn must not sit in front of the dialogue."""
+    from polyvox.cascade.context import build_messages, build_system, turn_note
+    from polyvox.engine import Message
+
+    system = build_system()
+    history = [Message("user", "Hi"), Message("assistant", "Hello!")]
+    first = build_messages(system, history, "I lost my keys.", turn_note("en", mood="The user sounds sad."))
+    history += [Message("user", "I lost my keys."), Message("assistant", "Oh no, let us look for them.")]
+    second = build_messages(system, history, "Found them!", turn_note("de", mood="The user sounds happy."))
+    assert second[:3] == first[:3]  # system + the earlier exchange: the same, so still cached
+    assert first[3] == {"role": "user", "content": "(Always answer in English. The user sounds sad.)\nI lost my keys."}
+    assert second[-1] == {"role": "user", "content": "(Always answer in German. The user sounds happy.)\nFound them!"}
+    assert len(second) == 6 and second[3] == {"role": "user", "content": "I lost my keys."}
+    assert "sad" not in system and "English" not in system

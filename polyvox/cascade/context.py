@@ -4,29 +4,29 @@ dialogue so far, with tool traffic folded into plain speech the 0.5B model handl
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
-from polyvox.cascade.languages import system_prompt
+from polyvox.cascade.languages import DEFAULT_INSTRUCTIONS, language_rule
 from polyvox.cascade.llm import parse_tool_calls
 from polyvox.engine import Message
 
 
-def build_system(
-    language: str,
-    instructions: str | None = None,
-    mood: str = "",
-    memory: str = "",
-    speaker: str = "",
-) -> str:
-    """The system message: instructions + reply-language rule, then what is known about user and mood."""
-    parts = [system_prompt(language, instructions)]
-    if memory:
-        parts.append(memory)
-    if speaker:
-        parts.append(speaker)
-    if mood:
-        parts.append(mood)
-    return " ".join(parts)
+def build_system(instructions: str | None = None) -> str:
+    """The conversation's system message: the session's instructions, the same on every turn.
+
+    What changes from turn to turn goes into `turn_note` instead: llama.cpp reuses the KV cache of the
+    prefix a prompt shares with the previous one, so a stable system message keeps the whole dialogue
+    after it cached (a mood line up here re-evaluated the dialogue whenever the mood changed: 6-15 s
+    of first-token time after 40 turns on 2 cores).
+    """
+    return instructions or DEFAULT_INSTRUCTIONS
+
+
+def turn_note(language: str, mood: str = "", memory: str = "", speaker: str = "") -> str:
+    """This turn's note (build_messages puts it with the user's words): the reply-language rule, then
+    what is known about the user, who is speaking, and their mood."""
+    return " ".join(part for part in (language_rule(language), memory, speaker, mood) if part)
 
 
 def result_words(content: str) -> str:
@@ -45,8 +45,12 @@ def result_words(content: str) -> str:
     return ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in value.items())
 
 
-def build_messages(system: str, history: list[Message], user_text: str) -> list[dict[str, Any]]:
-    """Chat messages for the LLM.
+def build_messages(system: str, history: list[Message], user_text: str, note: str = "") -> list[dict[str, Any]]:
+    """Chat messages for the LLM: `system`, the dialogue, and `note` (turn_note) in parentheses before
+    the words of the last user message: what holds for this turn only, after the cached dialogue. (Of
+    the places tried with the 0.5B model — the system message, a system message before or after the
+    question, this — this one kept the reply language and the mood instruction most often, and never
+    turned a question into a refusal; a system message after it did.)
 
     Tool traffic is folded into plain dialogue: a tool result is appended to the user message it
     answers ("(The calculator tool gave: expression 2 + 3, result 5. …)", JSON flattened into words: given
@@ -60,14 +64,14 @@ def build_messages(system: str, history: list[Message], user_text: str) -> list[
         if m.role == "system":
             continue
         if m.role == "tool":
-            note = (
+            said = (
                 f"(The {m.name or 'tool'} tool gave: {result_words(m.content)}. Answer my question with this "
                 "result in one short sentence; do not mention the tool.)"
             )
             if last_user is not None:
-                last_user["content"] += "\n\n" + note
+                last_user["content"] += "\n\n" + said
             else:
-                last_user = {"role": "user", "content": note}
+                last_user = {"role": "user", "content": said}
                 msgs.append(last_user)
             continue
         content = m.content
@@ -80,4 +84,31 @@ def build_messages(system: str, history: list[Message], user_text: str) -> list[
             last_user = msgs[-1]
     if user_text:
         msgs.append({"role": "user", "content": user_text})
+    if note:
+        at = next((i for i in range(len(msgs) - 1, 0, -1) if msgs[i]["role"] == "user"), None)
+        if at is None:
+            msgs.append({"role": "system", "content": note})
+        else:
+            msgs[at] = {"role": "user", "content": f"({note})\n{msgs[at]['content']}"}
     return msgs
+
+
+def fit_history(
+    history: list[Message], fits: Callable[[list[Message]], bool], block: int, keep_last: bool = False
+) -> list[Message]:
+    """`history` if it `fits` (the LLM's context), else without its oldest user turns (each with what
+    followed it), dropped `block` turns at a time, fewest blocks first; [] when none fits.
+
+    Dropping in blocks keeps the start of the prompt the same for about `block` turns after each cut,
+    so llama.cpp, which reuses the KV cache of the prefix a prompt shares with the previous one,
+    evaluates only each turn's new words; dropping one turn at a time would shift the whole dialogue,
+    and re-evaluate it, on every turn. keep_last: never drop the last user turn (a reply continuing
+    after its tool results needs it), even when it alone does not fit.
+    """
+    if fits(history):
+        return history
+    starts = [i for i, m in enumerate(history) if m.role == "user"]
+    for k in range(block, len(starts), block):
+        if fits(kept := history[starts[k] :]):
+            return kept
+    return history[starts[-1] :] if keep_last and starts else []

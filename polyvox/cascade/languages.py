@@ -60,7 +60,10 @@ SCRIPTS: dict[str, str] = {
 
 def system_prompt(language: str, instructions: str | None = None) -> str:
     """The system message: the session's instructions plus the reply-language rule."""
-    base = instructions or DEFAULT_INSTRUCTIONS
-    name = language_name(language)
+    return f"{instructions or DEFAULT_INSTRUCTIONS} {language_rule(language)}"
+
+
+def language_rule(language: str) -> str:
+    """'Always answer in Hindi, using Devanagari script.'"""
     script = f", using {SCRIPTS[language]} script" if language in SCRIPTS else ""
-    return f"{base} Always answer in {name}{script}."
+    return f"Always answer in {language_name(language)}{script}."

@@ -34,6 +34,12 @@ class LlmOptions:
     instances: int = 1
 
 
+# Prompt tokens beyond the messages' own words (Qwen2.5's ChatML template; an upper estimate):
+TEMPLATE_TOKENS_PER_MESSAGE = 6  # "<|im_start|>role\n" ... "<|im_end|>\n"
+TOOLS_TEMPLATE_TOKENS = 90  # the "# Tools ... <tools></tools> ... <tool_call>" instructions (Qwen2.5: ~76)
+TOKEN_COUNT_CACHE = 4096  # texts whose token counts are remembered
+
+
 @dataclass(frozen=True)
 class ParsedToolCall:
     name: str
@@ -73,6 +79,8 @@ class LlamaLLM:
                     f"cannot load the GGUF model {self.path}: {e}", "check the file or run polyvox setup"
                 ) from e
             self._pool.put(llm)
+        self._vocab = llm  # tokenizes for count_tokens (the vocabulary is read-only: safe beside a generation)
+        self._token_counts: dict[str, int] = {}
         self.name = str(llm.metadata.get("general.name", self.path.stem))
         self._active = 0  # generations running now (over all contexts)
         self._active_lock = threading.Lock()
@@ -122,6 +130,23 @@ class LlamaLLM:
             with self._active_lock:
                 self._active -= 1
             self._pool.put(llm)
+
+    def count_tokens(self, messages: list[dict[str, Any]], tools: list[dict[str, Any]] | None = None) -> int:
+        """About how many prompt tokens `messages` and the `tools` schemas take (each message's content
+        tokenized, plus the chat template's tokens; an estimate from above, within a few tokens a message)."""
+        n = sum(self._tokens(str(m.get("content") or "")) + TEMPLATE_TOKENS_PER_MESSAGE for m in messages)
+        if tools:
+            n += self._tokens(json.dumps(tools, ensure_ascii=False)) + TOOLS_TEMPLATE_TOKENS
+        return n
+
+    def _tokens(self, text: str) -> int:
+        """len(tokenize(text)), remembered: a conversation's history is counted again on every turn."""
+        n = self._token_counts.get(text)
+        if n is None:
+            if len(self._token_counts) >= TOKEN_COUNT_CACHE:
+                self._token_counts.clear()
+            n = self._token_counts[text] = len(self._vocab.tokenize(text.encode("utf-8"), add_bos=False))
+        return n
 
     def chat(self, messages: list[dict[str, Any]], max_tokens: int = 160, **kw: Any) -> str:
         return "".join(self.stream_chat(messages, max_tokens=max_tokens, **kw))

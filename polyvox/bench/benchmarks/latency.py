@@ -3,7 +3,10 @@
 A case is one session: the user lines of a script are spoken in turn (cycling) until the session's
 conversation clock — user audio + reply audio — reaches SESSION_MINUTES (full) or QUICK_MINUTES.
 Engine targets keep the last HISTORY_TURNS user turns of history (what a client with a bounded
-context does); an endpoint keeps whatever its server keeps.
+context does); an endpoint keeps whatever its server keeps. (Given the whole conversation, the cascade
+leaves its oldest turns out when it outgrows the LLM's context, CascadeConfig.history_drop_turns, but
+with the turn's note in the system message each change of mood re-evaluates the whole dialogue:
+7.1 s median first audio over 6-minute sessions, against 3.5 s with 6 turns kept.)
 """
 
 from __future__ import annotations
