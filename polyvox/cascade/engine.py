@@ -69,8 +69,8 @@ class CascadeConfig:
     # Where a turn's note (reply language, memory, speaker, mood: context.turn_note) goes: "system" appends
     # it to the system message; "question" puts it with the user's words, after the dialogue, so llama.cpp
     # keeps the dialogue cached when the mood or language changes (first audio 1.9 s vs 7.1 s median over
-    # 6-minute conversations that keep their whole history, 2 cores), but with the 0.5B model two cascade
-    # tests then fail depending on the turns before them (a refusal, a reply in the wrong language).
+    # 6-minute conversations that keep their whole history, 2 cores; README "Long conversations"), but
+    # with the 0.5B model two cascade tests then fail depending on the turns before them.
     turn_note: Literal["system", "question"] = "system"
 
 
