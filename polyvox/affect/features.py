@@ -111,18 +111,18 @@ class ProsodyFeatures:
 
 def frame_dbfs(x: np.ndarray) -> np.ndarray:
     """x: (n,) at 16 kHz -> (n // HOP,) frame power in dBFS (25 ms windows centred every 10 ms)."""
-    n = len(x) // HOP
+    return 10 * np.log10(np.mean(_frames(x).astype(np.float64) ** 2, axis=1) + 1e-12)
+
+
+def _frames(x: np.ndarray) -> np.ndarray:
+    """x: (n,) at 16 kHz -> (n // HOP, WIN) views: 25 ms windows centred every 10 ms (zero-padded ends)."""
     padded = np.pad(x, (WIN // 2, WIN))
-    frames = np.lib.stride_tricks.sliding_window_view(padded, WIN)[::HOP][:n]  # (n, WIN)
-    return 10 * np.log10(np.mean(frames.astype(np.float64) ** 2, axis=1) + 1e-12)
+    return np.lib.stride_tricks.sliding_window_view(padded, WIN)[::HOP][: len(x) // HOP]
 
 
 def band_dbfs(x: np.ndarray, low_hz: float, high_hz: float) -> np.ndarray:
     """x: (n,) at 16 kHz -> (n // HOP,) power between low_hz and high_hz per frame, dB (frames as frame_dbfs)."""
-    n = len(x) // HOP
-    padded = np.pad(x, (WIN // 2, WIN))
-    frames = np.lib.stride_tricks.sliding_window_view(padded, WIN)[::HOP][:n] * np.hanning(WIN)  # (n, WIN)
-    spec = np.abs(np.fft.rfft(frames, n=512, axis=1)) ** 2  # (n, 257)
+    spec = np.abs(np.fft.rfft(_frames(x) * np.hanning(WIN), n=512, axis=1)) ** 2  # (n_frames, 257)
     freqs = np.fft.rfftfreq(512, 1 / SAMPLE_RATE)
     band = (freqs >= low_hz) & (freqs < high_hz)
     return 10 * np.log10(spec[:, band].sum(axis=1) / (WIN * 512) + 1e-12)
