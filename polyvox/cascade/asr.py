@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,12 +34,45 @@ class Transcription:
 
     text: str
     language: str  # ISO 639-1 code
-    language_probability: float
+    language_probability: float  # language ID's own probability for `language`
+    # language ID's likeliest allowed language when another was taken (the conversation's language outweighed
+    # it, or its words came out in Latin letters); None when it was taken or the language was pinned
+    heard_as: str | None = None
 
 
-def _likeliest(ranked: list[tuple[str, float]], allowed) -> tuple[str, float]:
-    """The most probable language of `ranked` (best first) that is in `allowed` (all when none is)."""
-    return next(((c, p) for c, p in ranked if not allowed or c in allowed), ranked[0])
+# Whisper writes these in their own scripts (romanised Hindi or Marathi is common, romanised Japanese was not
+# seen): a turn decoded in one of them that came out in Latin letters only was another language.
+OWN_SCRIPT_LANGUAGES = frozenset({"ja", "zh", "ko", "yue"})
+
+
+def _in_order(
+    ranked: list[tuple[str, float]], allowed, prior: Mapping[str, float] | None = None
+) -> list[tuple[str, float]]:
+    """`ranked` [(code, probability)] (best first) within `allowed` (all when none is; the best when none of it
+    is), ordered by probability times `prior`'s weight for the code (1 when it names none)."""
+    pool = [(c, p) for c, p in ranked if not allowed or c in allowed] or ranked[:1]
+    weights = prior or {}
+    return sorted(pool, key=lambda cp: -cp[1] * weights.get(cp[0], 1.0))  # stable: best-first among equals
+
+
+def _latin_only(text: str) -> bool:
+    """Some letters, all of them Latin (a-z with accents)."""
+    import unicodedata
+
+    letters = [c for c in text if c.isalpha()]
+    return len(letters) >= 2 and all(unicodedata.name(c, "").startswith("LATIN") for c in letters)
+
+
+def _choose(order: list[tuple[str, float]], text_in: Callable[[str], str], prior) -> Transcription:
+    """The first language of `order` (see _in_order), unless it is written in its own script, the words
+    `text_in(code)` decoded came out in Latin letters and the conversation is not in it: then the next
+    language of `order` that is not, with the same words."""
+    lang, prob = order[0]
+    text = text_in(lang)
+    if lang in OWN_SCRIPT_LANGUAGES and lang not in (prior or {}) and _latin_only(text):
+        lang, prob = next(((c, p) for c, p in order if c not in OWN_SCRIPT_LANGUAGES), (lang, prob))
+    heard = max(order, key=lambda cp: cp[1])[0]
+    return Transcription(text, lang, prob, heard if heard != lang else None)
 
 
 def _compression_ratio(text: str) -> float:
@@ -71,13 +105,18 @@ class WhisperASR:
             raise ModelError(f"cannot load the Whisper model at {model}: {e}", "run: polyvox setup --force") from e
 
     def transcribe(
-        self, audio: np.ndarray, language: str | None = None, allowed: frozenset[str] | set[str] | None = None
+        self,
+        audio: np.ndarray,
+        language: str | None = None,
+        allowed: frozenset[str] | set[str] | None = None,
+        prior: Mapping[str, float] | None = None,
     ) -> Transcription:
         """audio: (n,) float32 16 kHz mono -> Transcription.
 
         `language` pins it (skips language ID). `allowed` limits language ID to languages the rest of the
         pipeline can speak: the most probable allowed language is taken (short robotic or accented
-        speech is often misjudged as a language nobody spoke).
+        speech is often misjudged as a language nobody spoke). `prior` {code: weight} multiplies language
+        ID's probabilities first (the conversation's language: langprior.ConversationLanguage).
 
         A turn of up to 30 s is encoded once and the encoder output serves both language ID and
         decoding (faster-whisper's transcribe() encodes twice when it has to detect the language,
@@ -87,7 +126,7 @@ class WhisperASR:
         if language is not None and language not in self.languages:
             language = None  # Whisper cannot decode in it (e.g. Odia): recognise freely, the reply stays pinned
         if len(audio) > WINDOW_SAMPLES or not self._model.model.is_multilingual:
-            return self._transcribe_long(audio, language, allowed)
+            return self._transcribe_long(audio, language, allowed, prior)
         from faster_whisper.audio import pad_or_trim
 
         seconds = len(audio) / SAMPLE_RATE
@@ -95,11 +134,10 @@ class WhisperASR:
         frames = int(window_s * 100)  # 10 ms mel hop
         features = pad_or_trim(self._model.feature_extractor(audio), frames)  # (n_mels, frames)
         encoded = self._model.encode(features)
-        lang, prob = language, 1.0
-        if language is None:
-            ranked = [(tok[2:-2], float(p)) for tok, p in self._model.model.detect_language(encoded)[0]]
-            lang, prob = _likeliest(ranked, allowed)
-        return Transcription(self._decode_encoded(encoded, lang), lang, prob)
+        if language is not None:
+            return Transcription(self._decode_encoded(encoded, language), language, 1.0)
+        ranked = [(tok[2:-2], float(p)) for tok, p in self._model.model.detect_language(encoded)[0]]
+        return _choose(_in_order(ranked, allowed, prior), lambda code: self._decode_encoded(encoded, code), prior)
 
     @property
     def languages(self) -> frozenset[str]:
@@ -133,14 +171,16 @@ class WhisperASR:
                 break
         return text
 
-    def _transcribe_long(self, audio: np.ndarray, language: str | None, allowed) -> Transcription:
+    def _transcribe_long(self, audio: np.ndarray, language: str | None, allowed, prior) -> Transcription:
         text, info = self._decode(audio, language)
-        lang, prob = info.language, float(info.language_probability)
-        if language is None and allowed and lang not in allowed:
-            lang, prob = _likeliest(info.all_language_probs or [(lang, prob)], allowed)
-            if lang != info.language:
-                text, _ = self._decode(audio, lang)
-        return Transcription(text, lang, float(prob))
+        if language is not None:
+            return Transcription(text, language, 1.0)
+        ranked = info.all_language_probs or [(info.language, float(info.language_probability))]
+        return _choose(
+            _in_order(ranked, allowed, prior),
+            lambda code: text if code == info.language else self._decode(audio, code)[0],
+            prior,
+        )
 
     def _decode(self, audio: np.ndarray, language: str | None):
         segments, info = self._model.transcribe(

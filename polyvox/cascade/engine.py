@@ -25,6 +25,7 @@ import numpy as np
 from polyvox.audio import SAMPLE_RATE
 from polyvox.cascade.asr import AsrOptions, WhisperASR
 from polyvox.cascade.context import build_messages, build_system, fit_history, turn_note
+from polyvox.cascade.langprior import ConversationLanguage, LanguagePriorOptions
 from polyvox.cascade.languages import weak_language_warning
 from polyvox.cascade.llm import LlamaLLM, LlmOptions
 from polyvox.cascade.speak import SpokenReply, Voice, speak_reply
@@ -58,6 +59,9 @@ class CascadeConfig:
     # Languages the user may speak (ISO 639-1). Language ID picks the likeliest of these; None = every
     # language the TTS can voice. Naming the few expected languages avoids misfires on short turns.
     languages: tuple[str, ...] | None = None
+    # The conversation's language weighs in on each turn's language ID (langprior: a short accented
+    # English turn stays English unless the speech clearly says otherwise); weight=1 turns it off.
+    language_prior: LanguagePriorOptions = field(default_factory=LanguagePriorOptions)
     understanding: UnderstandingOptions = field(default_factory=UnderstandingOptions)
     builtin_tools: bool = True  # calculator, unit conversion, time (+ memory recall with a user) run in-engine
     tools_module: str | None = None  # a Python file whose @tool functions the engine also runs
@@ -162,8 +166,15 @@ class CascadeEngine(Engine):
             yield SpeechStopped(end_ms)
             if turn.language and turn.language not in self.asr.languages:
                 warnings.append(f"speech recognition has no '{turn.language}': transcribed without a language pin")
-            tr = self.asr.transcribe(speech, language=turn.language, allowed=self._candidates)
+            spoken = conv.state.get("language")
+            if not isinstance(spoken, ConversationLanguage):
+                spoken = conv.state["language"] = ConversationLanguage(self.config.language_prior)
+            tr = self.asr.transcribe(speech, turn.language, self._candidates, prior=spoken.weights())
             timings.asr_ms = ms()
+            if turn.language is None:
+                spoken.record(tr.language)
+            if tr.heard_as is not None:  # language ID alone would have said this; the conversation's language won
+                trace["language_heard_as"] = tr.heard_as
             if not tr.text:
                 raise AudioInputError("speech was detected but no words could be recognised", "speak more clearly")
             user_text, language, lang_prob = tr.text, turn.language or tr.language, tr.language_probability
