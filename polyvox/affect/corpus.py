@@ -18,7 +18,7 @@ from xml.sax.saxutils import escape
 import numpy as np
 
 from polyvox.affect.labels import EMOTIONS, NEUTRAL
-from polyvox.affect.texts import CORPUS_LANGUAGES, EMOTION_TEXTS, NEUTRAL_TEXTS
+from polyvox.affect.texts import CORPUS_LANGUAGES, EMOTION_TEXTS, NEUTRAL_QUESTIONS, NEUTRAL_TEXTS
 from polyvox.audio import OUTPUT_SAMPLE_RATE, SAMPLE_RATE, resample
 
 if TYPE_CHECKING:
@@ -52,6 +52,7 @@ KOKORO_VOICES = ("jf_alpha", "jf_gongitsune", "jf_nezumi", "jf_tebukuro", "jm_ku
 KOKORO_CORPUS_LANGUAGES = ("en", "es", "fr", "hi")  # de is espeak-only in polyvox (tts/languages.py)
 TEST_VOICES = frozenset({"m3", "m7", "f3", "f5", "jf_gongitsune", "jf_tebukuro"})  # held out speakers
 NEUTRAL_CONTENT_P = 0.4  # share of emotional renditions that speak a neutral sentence (prosody is the only cue)
+NEUTRAL_QUESTION_P = 0.4  # share of neutral sentences that are questions (drawn apart: the rest stays as it was)
 ESPEAK_WPM = 175  # espeak-ng's default rate = speed 1.0
 ESPEAK_ST_PER_P = 0.155  # espeak-ng -p: semitones per unit around the default 50 (measured)
 SILENCE_S = 0.25  # padding before and after each utterance, as after a VAD crop
@@ -89,6 +90,7 @@ def plan(seed: int = 0, train_per_cell: int = 2, test_per_cell: int = 1) -> list
     voices, `test_per_cell` for held-out ones; Kokoro cells (slower to render) one each.
     """
     rng = np.random.default_rng(seed)
+    questions = np.random.default_rng([seed, 1])  # its own stream: adding questions changed no other rendition
     out: list[Rendition] = []
     for lang in CORPUS_LANGUAGES:
         voices = [("espeak", v) for v in ESPEAK_VARIANTS]
@@ -100,7 +102,7 @@ def plan(seed: int = 0, train_per_cell: int = 2, test_per_cell: int = 1) -> list
             n = 1 if engine == "kokoro" else (train_per_cell if split == "train" else test_per_cell)
             for emotion in EMOTIONS:
                 for _ in range(n):
-                    text, neutral_content = _pick_text(rng, lang, emotion, split)
+                    text, neutral_content = _pick_text(rng, lang, emotion, split, questions)
                     a = ACTING[emotion]
                     out.append(
                         Rendition(
@@ -122,11 +124,17 @@ def plan(seed: int = 0, train_per_cell: int = 2, test_per_cell: int = 1) -> list
     return out
 
 
-def _pick_text(rng: np.random.Generator, lang: str, emotion: str, split: str) -> tuple[str, bool]:
+def _pick_text(
+    rng: np.random.Generator, lang: str, emotion: str, split: str, questions: np.random.Generator
+) -> tuple[str, bool]:
+    """(text, neutral content) of one rendition; `questions` decides which neutral sentences are questions."""
     neutral_ids = (3,) if split == "test" else (0, 1, 2)
     emotion_ids = (2,) if split == "test" else (0, 1)
     if emotion == NEUTRAL or rng.random() < NEUTRAL_CONTENT_P:
-        return NEUTRAL_TEXTS[lang][int(rng.choice(neutral_ids))], True
+        statement = NEUTRAL_TEXTS[lang][int(rng.choice(neutral_ids))]
+        if questions.random() < NEUTRAL_QUESTION_P:
+            return NEUTRAL_QUESTIONS[lang][2 if split == "test" else int(questions.integers(2))], True
+        return statement, True
     return EMOTION_TEXTS[lang][emotion][int(rng.choice(emotion_ids))], False
 
 

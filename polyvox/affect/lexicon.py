@@ -3,6 +3,7 @@
 Each entry is a word stem; a transcript token matches when it starts with the stem (after lower-casing
 and stripping accents in Latin scripts), so "happ" covers happy/happiness and "triste" tristeza.
 A hit right after a negation ("not happy", "pas content", "nicht froh", "नहीं") is not counted.
+Question words ("what", "que", "was", "quoi", "cosa", "क्या") are not surprise keywords: every question has them.
 Languages: en, es, fr, de, hi, it, pt. Other languages get punctuation cues only.
 """
 
@@ -29,7 +30,7 @@ LEXICON: dict[str, dict[str, tuple[str, ...]]] = {
         "fear": ("afraid", "scared", "fright", "terrif", "worried", "worry", "nervous", "anxious", "panic", "danger",
                  "help"),
         "surprise": ("wow", "really", "unbelievable", "can't believe", "surpris", "no way", "whoa", "unexpected",
-                     "suddenly", "what"),
+                     "suddenly"),
         "disgust": ("disgust", "gross", "yuck", "revolting", "nasty", "horrible", "awful", "sickening", "ew"),
         "trust": ("trust", "believe in", "rely", "count on", "honest", "safe", "sure", "thank", "agree", "confiden"),
         "anticipation": ("can't wait", "looking forward", "soon", "tomorrow", "excit", "hope", "plan", "next",
@@ -40,7 +41,7 @@ LEXICON: dict[str, dict[str, tuple[str, ...]]] = {
         "sadness": ("triste", "tristeza", "llor", "solo", "sola", "extran", "deprim", "perdi", "muri", "dolor"),
         "anger": ("enfad", "enoj", "furios", "odio", "harto", "harta", "ridicul", "inaceptabl", "rabia", "basta"),
         "fear": ("miedo", "asust", "aterr", "preocup", "nervios", "panico", "peligro", "ayuda"),
-        "surprise": ("increibl", "no puede ser", "en serio", "sorpres", "de verdad", "vaya", "guau", "que"),
+        "surprise": ("increibl", "no puede ser", "en serio", "sorpres", "de verdad", "vaya", "guau"),
         "disgust": ("asco", "asquer", "repugn", "horribl", "que feo", "nausea"),
         "trust": ("confi", "segur", "gracias", "de acuerdo", "cuenta conmigo", "honest"),
         "anticipation": ("ojala", "pronto", "manana", "espero", "con ganas", "no veo la hora", "emocion", "plan"),
@@ -50,7 +51,7 @@ LEXICON: dict[str, dict[str, tuple[str, ...]]] = {
         "sadness": ("triste", "tristesse", "pleur", "seul", "manque", "deprim", "perdu", "mort", "chagrin"),
         "anger": ("colere", "furieu", "enerv", "deteste", "marre", "inadmissible", "ridicule", "insupportable"),
         "fear": ("peur", "effray", "terrifi", "inquiet", "angoiss", "panique", "danger", "au secours"),
-        "surprise": ("incroyable", "vraiment", "surpr", "pas possible", "quoi", "oh la la", "sans blague"),
+        "surprise": ("incroyable", "vraiment", "surpr", "pas possible", "oh la la", "sans blague"),
         "disgust": ("degout", "degueu", "berk", "repugn", "ecoeur", "horrible", "immonde"),
         "trust": ("confian", "compte sur", "sur de", "merci", "d'accord", "honnete", "fiable"),
         "anticipation": ("hate", "bientot", "demain", "j'espere", "impatien", "prevu", "attend"),
@@ -60,7 +61,7 @@ LEXICON: dict[str, dict[str, tuple[str, ...]]] = {
         "sadness": ("traurig", "trauer", "wein", "einsam", "vermiss", "verlor", "gestorben", "schmerz", "leid"),
         "anger": ("wutend", "wut", "sauer", "arger", "hasse", "unverschamt", "lacherlich", "reicht", "satt"),
         "fear": ("angst", "furcht", "erschrock", "besorgt", "sorge", "nervos", "panik", "gefahr", "hilfe"),
-        "surprise": ("wirklich", "unglaublich", "uberrasch", "echt", "wahnsinn", "nicht zu fassen", "was"),
+        "surprise": ("wirklich", "unglaublich", "uberrasch", "echt", "wahnsinn", "nicht zu fassen"),
         "disgust": ("ekel", "eklig", "widerlich", "abstossend", "pfui", "igitt", "schrecklich"),
         "trust": ("vertrau", "verlass", "sicher", "danke", "einverstanden", "ehrlich", "zuverlassig"),
         "anticipation": ("kann es kaum erwarten", "bald", "morgen", "hoffe", "gespannt", "vorfreude", "geplant"),
@@ -70,7 +71,7 @@ LEXICON: dict[str, dict[str, tuple[str, ...]]] = {
         "sadness": ("दुखी", "दुख", "उदास", "रो", "अकेला", "अकेली", "याद आ", "खो", "दर्द"),
         "anger": ("गुस्सा", "नाराज़", "नाराज", "क्रोध", "नफ़रत", "बकवास", "बस करो", "परेशान"),
         "fear": ("डर", "भय", "घबरा", "चिंता", "खतरा", "बचाओ", "मदद"),
-        "surprise": ("सच में", "अरे", "वाह", "हैरान", "अविश्वसनीय", "क्या"),
+        "surprise": ("सच में", "अरे", "वाह", "हैरान", "अविश्वसनीय"),
         "disgust": ("घिन", "छी", "गंदा", "गंदी", "घृणा", "बेकार"),
         "trust": ("भरोसा", "विश्वास", "धन्यवाद", "शुक्रिया", "ठीक है", "सुरक्षित", "यकीन"),
         "anticipation": ("इंतज़ार", "इंतजार", "जल्दी", "कल", "उम्मीद", "आशा", "योजना"),
@@ -80,7 +81,7 @@ LEXICON: dict[str, dict[str, tuple[str, ...]]] = {
         "sadness": ("triste", "piang", "solo", "sola", "manca", "depress", "perso", "morto", "dolore"),
         "anger": ("arrabbiat", "furios", "odio", "basta", "ridicol", "inaccettabil", "rabbia"),
         "fear": ("paura", "spavent", "terrorizz", "preoccup", "ansia", "panico", "pericolo", "aiuto"),
-        "surprise": ("incredibil", "davvero", "sorpres", "non ci credo", "cosa"),
+        "surprise": ("incredibil", "davvero", "sorpres", "non ci credo"),
         "disgust": ("schifo", "disgust", "ripugnan", "orribil", "che schifo"),
         "trust": ("fiducia", "mi fido", "sicur", "grazie", "d'accordo", "onest"),
         "anticipation": ("non vedo l'ora", "presto", "domani", "spero", "speranza", "programm"),
@@ -90,7 +91,7 @@ LEXICON: dict[str, dict[str, tuple[str, ...]]] = {
         "sadness": ("triste", "tristeza", "chor", "sozinh", "saudade", "deprimid", "perdi", "morreu", "dor"),
         "anger": ("raiva", "furios", "odeio", "irritad", "cansad de", "ridicul", "inaceitavel", "chega"),
         "fear": ("medo", "assust", "aterroriz", "preocupad", "nervos", "panico", "perigo", "socorro"),
-        "surprise": ("serio", "nao acredito", "surpres", "uau", "nossa", "incrivel", "que"),
+        "surprise": ("serio", "nao acredito", "surpres", "uau", "nossa", "incrivel"),
         "disgust": ("nojo", "nojent", "repugnant", "horrivel", "que nojo"),
         "trust": ("confi", "pode contar", "segur", "obrigad", "de acordo", "honest"),
         "anticipation": ("mal posso esperar", "logo", "amanha", "espero", "ansios", "planej"),

@@ -1,7 +1,8 @@
 """Sentences for the generated emotional-speech corpus: emotion-typical lines and neutral-content lines.
 
 Per language: EMOTION_TEXTS[lang][emotion] holds three emotion-typical sentences (indices 0-1 train,
-2 test) and NEUTRAL_TEXTS[lang] four emotionally neutral ones (0-2 train, 3 test). Neutral-content
+2 test), NEUTRAL_TEXTS[lang] four emotionally neutral statements (0-2 train, 3 test) and
+NEUTRAL_QUESTIONS[lang] three neutral questions (0-1 train, 2 test). Neutral-content
 sentences are also rendered with emotional prosody, so the recogniser must hear emotion, not only
 read it. Written by hand for polyvox; the lexicon (lexicon.py) was written separately from them.
 """
@@ -25,6 +26,21 @@ NEUTRAL_TEXTS: dict[str, tuple[str, ...]] = {
            "Ich habe heute den Brief von der Bank bekommen."),
     "hi": ("आज सुबह मैं बस से काम पर गया।", "बैठक दूसरी मंज़िल पर है, रसोई के पास।",
            "मेरी बहन नदी के पास एक छोटे शहर में रहती है।", "आज मुझे बैंक से चिट्ठी मिली।"),
+}  # fmt: skip
+
+# Neutral questions (0-1 train, 2 test): without them every question in the corpus was a surprised one
+# ("Really? She said yes?"), and a plain question's rising pitch and "?" were heard as surprise.
+NEUTRAL_QUESTIONS: dict[str, tuple[str, ...]] = {
+    "en": ("What time does the next train leave?", "Where did you put the keys to the car?",
+           "Is the library open on Sunday afternoon?"),
+    "es": ("¿A qué hora sale el próximo tren?", "¿Dónde pusiste las llaves del coche?",
+           "¿La biblioteca abre el domingo por la tarde?"),
+    "fr": ("À quelle heure part le prochain train ?", "Où as-tu mis les clés de la voiture ?",
+           "La bibliothèque est-elle ouverte dimanche après-midi ?"),
+    "de": ("Wann fährt der nächste Zug ab?", "Wo hast du die Autoschlüssel hingelegt?",
+           "Hat die Bibliothek am Sonntagnachmittag geöffnet?"),
+    "hi": ("अगली ट्रेन कितने बजे जाती है?", "तुमने गाड़ी की चाबियाँ कहाँ रखीं?",
+           "क्या पुस्तकालय रविवार दोपहर को खुला रहता है?"),
 }  # fmt: skip
 
 EMOTION_TEXTS: dict[str, dict[str, tuple[str, ...]]] = {
