@@ -21,7 +21,7 @@ import numpy as np
 
 from polyvox.audio import SAMPLE_RATE
 from polyvox.bench.core import Reply, SessionConfig, ToolCallInfo
-from polyvox.engine import Engine, Message, Turn
+from polyvox.engine import Conversation, Engine, Message, Turn
 from polyvox.errors import PolyvoxError
 from polyvox.events import AudioChunk, TextDelta, ToolCall, TurnDone, UserTranscript
 
@@ -133,6 +133,9 @@ class EngineSession(Session):
     def __init__(self, engine: Engine, config: SessionConfig) -> None:
         self.engine, self.config = engine, config
         self.history: list[Message] = []
+        # one conversation's state, as the Realtime server keeps per session: the speaker's prosody
+        # baseline, the conversation's language, speaker labels
+        self.conversation = Conversation()
 
     def _turn(self, audio: np.ndarray | None, sample_rate: int) -> Turn:
         history = self.history
@@ -148,6 +151,7 @@ class EngineSession(Session):
             instructions=self.config.instructions,
             tools=list(self.config.tools),
             max_reply_tokens=self.config.max_reply_tokens,
+            conversation=self.conversation,
         )
 
     def _run(self, turn: Turn) -> Reply:

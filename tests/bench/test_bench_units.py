@@ -317,3 +317,17 @@ def test_replies_are_transcribed_in_the_case_language_unless_the_benchmark_score
         ctx.turn(session, case.prompt, "es", transcribe=False)
     assert speech.languages == ["es", None]
     assert json.loads((tmp_path / "case" / "transcript.json").read_text())["reply_asr_pinned"] is False
+
+
+def test_an_engine_session_is_one_conversation():
+    """Its turns share one Conversation (speaker baseline, the conversation's language), as the Realtime
+    server keeps one per session; a new session starts a new one."""
+    engine = ScriptedEngine()
+    target = EngineTarget(engine)
+    with target.open(SessionConfig()) as s:
+        s.say(np.zeros(16_000, np.float32))
+        s.say(np.zeros(16_000, np.float32))
+    with target.open(SessionConfig()) as s:
+        s.say(np.zeros(16_000, np.float32))
+    first, second, third = (t.conversation for t in engine.turns)
+    assert first is not None and first is second and third is not first
