@@ -63,7 +63,9 @@ def _latin_only(text: str) -> bool:
     return len(letters) >= 2 and all(unicodedata.name(c, "").startswith("LATIN") for c in letters)
 
 
-def _choose(order: list[tuple[str, float]], text_in: Callable[[str], str], prior) -> Transcription:
+def _choose(
+    order: list[tuple[str, float]], text_in: Callable[[str], str], prior: Mapping[str, float] | None
+) -> Transcription:
     """The first language of `order` (see _in_order), unless it is written in its own script, the words
     `text_in(code)` decoded came out in Latin letters and the conversation is not in it: then the next
     language of `order` that is not, with the same words."""
