@@ -131,7 +131,7 @@ def _pick_text(
     neutral_ids = (3,) if split == "test" else (0, 1, 2)
     emotion_ids = (2,) if split == "test" else (0, 1)
     if emotion == NEUTRAL or rng.random() < NEUTRAL_CONTENT_P:
-        statement = NEUTRAL_TEXTS[lang][int(rng.choice(neutral_ids))]
+        statement = NEUTRAL_TEXTS[lang][int(rng.choice(neutral_ids))]  # drawn either way: `rng` stays in step
         if questions.random() < NEUTRAL_QUESTION_P:
             return NEUTRAL_QUESTIONS[lang][2 if split == "test" else int(questions.integers(2))], True
         return statement, True

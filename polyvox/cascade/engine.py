@@ -173,7 +173,7 @@ class CascadeEngine(Engine):
             timings.asr_ms = ms()
             if turn.language is None:
                 spoken.record(tr.language)
-            if tr.heard_as is not None:  # language ID alone would have said this; the conversation's language won
+            if tr.heard_as is not None:  # what language ID alone would have taken (see WhisperASR.transcribe)
                 trace["language_heard_as"] = tr.heard_as
             if not tr.text:
                 raise AudioInputError("speech was detected but no words could be recognised", "speak more clearly")

@@ -2,15 +2,17 @@
 
 Whisper base often takes a short English turn in an accent for another language: over a 30-minute
 scripted session voiced by the packaged (Japanese-speaker) Kokoro voices, 46 of 169 English turns
-came out as Japanese or Korean, with English second at 0.05-0.29 against 0.44-0.78. A person
+came out as Japanese or Korean, English at 0.05-0.29 against 0.09-0.78 for the winner. A person
 listening would assume the conversation goes on in its language unless the speech clearly says
 otherwise. Here the probability language ID gives the conversation's language (the most frequent
 language of the last few turns) is multiplied by `weight` before the most likely language is taken:
 with 4 the session's Japanese/Korean turns fall from 46 to 13 (replayed from its saved inputs; 2 with
 asr's rule for Latin words decoded as Japanese or Korean), while
 a clear switch still switches (German heard at 0.99 against English 0.0005, Spanish 0.86-0.99 against
-at most 0.009: every Spanish, German, Italian and Hindi prompt of the multilingual benchmark but one
-German at 0.31 against English 0.075 keeps its language).
+at most 0.009: every Spanish, German, Italian and Hindi prompt of the multilingual benchmark that
+language ID got right keeps its language in an English conversation, the closest a German one at
+0.31 against English 0.075 x 4 = 0.30). The prior is the conversation's, not a speaker's: two people
+speaking different languages in one conversation pull it towards the one who speaks more.
 """
 
 from __future__ import annotations
