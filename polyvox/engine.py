@@ -35,6 +35,11 @@ class Message:
     tool_call_id: str | None = None
 
 
+def user_turn_starts(history: list[Message]) -> list[int]:
+    """Indices of the user messages in `history`: where each user turn (and what followed it) starts."""
+    return [i for i, m in enumerate(history) if m.role == "user"]
+
+
 @dataclass
 class Conversation:
     """State that lives as long as one conversation (a `polyvox talk` run, a server session).

@@ -21,7 +21,7 @@ import numpy as np
 
 from polyvox.audio import SAMPLE_RATE
 from polyvox.bench.core import Reply, SessionConfig, ToolCallInfo
-from polyvox.engine import Conversation, Engine, Message, Turn
+from polyvox.engine import Conversation, Engine, Message, Turn, user_turn_starts
 from polyvox.errors import PolyvoxError
 from polyvox.events import AudioChunk, TextDelta, ToolCall, TurnDone, UserTranscript
 
@@ -140,7 +140,7 @@ class EngineSession(Session):
     def _turn(self, audio: np.ndarray | None, sample_rate: int) -> Turn:
         history = self.history
         if self.config.history_turns is not None:  # keep the last N user turns (and what followed them)
-            starts = [i for i, m in enumerate(history) if m.role == "user"]
+            starts = user_turn_starts(history)
             if len(starts) > self.config.history_turns:
                 history = history[starts[-self.config.history_turns] :] if self.config.history_turns else []
         return Turn(

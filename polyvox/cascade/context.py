@@ -9,7 +9,7 @@ from typing import Any
 
 from polyvox.cascade.languages import DEFAULT_INSTRUCTIONS, language_rule
 from polyvox.cascade.llm import parse_tool_calls
-from polyvox.engine import Message
+from polyvox.engine import Message, user_turn_starts
 
 
 def build_system(instructions: str | None = None) -> str:
@@ -107,7 +107,7 @@ def fit_history(
     """
     if fits(history):
         return history
-    starts = [i for i, m in enumerate(history) if m.role == "user"]
+    starts = user_turn_starts(history)
     for k in range(block, len(starts), block):
         if fits(kept := history[starts[k] :]):
             return kept
