@@ -302,3 +302,42 @@ def test_the_turn_note_can_go_with_the_question(cascade, monkeypatch):
     assert "Always answer" not in prompt[0]["content"] and prompt[1:3] == build("", history, "")[1:]
     assert prompt[-1]["role"] == "user" and prompt[-1]["content"].startswith("(Always answer in French.")
     assert len(set(_words(result.reply_text)) & _MARKERS["fr"]) >= 2, result.reply_text  # the rule was kept
+
+
+def test_more_tools_than_the_context_holds_keeps_the_relevant_ones(cascade, monkeypatch):
+    """A client that offers more tool schemas than the LLM's context holds (BFCL's multi-turn APIs: 2,600-4,400
+    tokens against 2,048) gets the ones its words name most, instead of llama.cpp refusing the prompt; a turn
+    that cannot fit at all is a clear error."""
+    from polyvox.errors import PolyvoxError
+
+    offered: list[object] = []
+
+    def answer(messages, max_tokens=160, tools=None, stop_flag=None):
+        offered.append(tools)
+        yield "Done."
+
+    monkeypatch.setattr(cascade.llm, "stream_chat", answer)
+    filler = "Looks up records in the archive of the department, with paging, sorting and filtering options. " * 3
+    tools = [
+        {
+            "type": "function",
+            "function": {
+                "name": f"archive_lookup_{i}",
+                "description": filler,
+                "parameters": {"type": "object", "properties": {"query": {"type": "string"}}},
+            },
+        }
+        for i in range(40)
+    ]
+    tools.insert(25, {"type": "function", "function": {"name": "get_weather", "description": "The weather of a city",
+                      "parameters": {"type": "object", "properties": {"city": {"type": "string"}}}}})  # fmt: skip
+    assert cascade.llm.count_tokens([], tools) > cascade.llm.options.n_ctx
+    result, _ = cascade.run(Turn(text="What is the weather in Paris today?", tools=tools, max_reply_tokens=40))
+    client = [t["function"]["name"] for t in tools]
+    names = [t["function"]["name"] for t in offered[0] if t["function"]["name"] in client]  # engine tools aside
+    assert "get_weather" in names and 1 < len(names) < len(tools)
+    assert names == [n for n in client if n in names]  # in the client's order
+    assert result.trace["tools_left_out"] == [n for n in client if n not in names]
+    assert "not offered" in result.trace["warning"] and result.reply_text == "Done."
+    with pytest.raises(PolyvoxError, match="context of 2048 tokens"):
+        cascade.run(Turn(text="Hello?", instructions="Be brief. " * 2000))

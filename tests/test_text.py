@@ -135,3 +135,18 @@ def test_what_changes_per_turn_comes_after_the_dialogue():
     assert second[-1] == {"role": "user", "content": "(Always answer in German. The user sounds happy.)\nFound them!"}
     assert len(second) == 6 and second[3] == {"role": "user", "content": "I lost my keys."}
     assert "sad" not in system and "English" not in system
+
+
+def test_tools_are_ranked_by_the_words_they_share_with_the_request():
+    from polyvox.cascade.toolgate import rank_tools
+
+    def tool(name: str, description: str) -> dict:
+        return {"type": "function", "function": {"name": name, "description": description}}
+
+    tools = [tool("list_files", "List the files in a directory"), tool("move_file", "Move a file to another folder"),
+             tool("send_email", "Send an email message"), tool("make_directory", "Create a new directory")]  # fmt: skip
+    ranked = [t["function"]["name"] for t in rank_tools("Please move that file into the temp folder", tools)]
+    assert ranked == ["move_file", "list_files", "send_email", "make_directory"]  # 3 words shared; 0 keep order
+    ranked = [t["function"]["name"] for t in rank_tools("Create a directory and move it there", tools)]
+    assert ranked == ["make_directory", "list_files", "move_file", "send_email"]  # 2, 1, 1, 0
+    assert [t["function"]["name"] for t in rank_tools("", tools)] == [t["function"]["name"] for t in tools]

@@ -29,7 +29,7 @@ from polyvox.cascade.langprior import ConversationLanguage, LanguagePriorOptions
 from polyvox.cascade.languages import weak_language_warning
 from polyvox.cascade.llm import LlamaLLM, LlmOptions
 from polyvox.cascade.speak import SpokenReply, Voice, speak_reply
-from polyvox.cascade.toolgate import select_tools
+from polyvox.cascade.toolgate import rank_tools, select_tools
 from polyvox.cascade.understand import Understanding, UnderstandingOptions
 from polyvox.cascade.vad import SileroVAD, VadOptions
 from polyvox.engine import CancelToken, Conversation, Engine, Message, Turn
@@ -215,6 +215,12 @@ class CascadeEngine(Engine):
         if user_text and not cancel.cancelled:
             conv.turns += 1
             self.understanding.remember(conv, user_text, reply.text, language)
+        if left_out := trace.get("tools_left_out"):
+            warnings.append(
+                f"{len(left_out)} tools were not offered to the LLM: they do not all fit its context of "
+                f"{self.llm.options.n_ctx} tokens (the ones the user's words name least were left out; a larger "
+                "CascadeConfig.llm.n_ctx fits more)"
+            )
         if warnings:
             trace["warning"] = "; ".join(warnings)
         timings.total_ms = ms()
@@ -240,6 +246,40 @@ class CascadeEngine(Engine):
         fits = lambda h: self.llm.count_tokens(build_messages(system, h, ask, note), tools or None) <= room  # noqa: E731
         return fit_history(history, fits, self.config.history_drop_turns, keep_last=not ask)
 
+    def _fit_tools(
+        self, system: str, history: list[Message], ask: str, note: str, tools: list[dict], max_tokens: int,
+        trace: dict[str, Any],
+    ) -> list[dict]:  # fmt: skip
+        """`tools`, or as many of them as fit the LLM's context beside the system prompt and the turn's words
+        (the history then gets what room is left), the most relevant to the user's last words first
+        (toolgate.rank_tools); the names left out go to trace["tools_left_out"]."""
+        room = self.llm.options.n_ctx - max_tokens - CONTEXT_MARGIN_TOKENS
+        bare = build_messages(system, [], ask, note)
+        if self.llm.count_tokens(bare, tools) <= room:
+            return tools
+        said = ask or next((m.content for m in reversed(history) if m.role == "user"), "")
+        chosen: list[dict] = []
+        for tool in rank_tools(said, tools):
+            if self.llm.count_tokens(bare, [*chosen, tool]) <= room:
+                chosen.append(tool)
+        left_out = [t.get("function", t).get("name") for t in tools if t not in chosen]
+        trace.setdefault("tools_left_out", []).extend(n for n in left_out if n not in trace["tools_left_out"])
+        return [t for t in tools if t in chosen]  # in the client's order
+
+    def _check_fits(
+        self, system: str, history: list[Message], ask: str, note: str, tools: list[dict] | None, max_tokens: int
+    ) -> None:
+        """A clear error, instead of llama.cpp's, when even the shortest prompt cannot fit the context."""
+        n_ctx = self.llm.options.n_ctx
+        need = self.llm.count_tokens(build_messages(system, history, ask, note), tools or None)
+        if need + max_tokens > n_ctx:
+            raise PolyvoxError(
+                f"this turn needs about {need} prompt tokens and {max_tokens} for the reply, more than the LLM's "
+                f"context of {n_ctx} tokens (the instructions, the user's words or a tool's output are too long)",
+                "shorten the instructions or the tool output, ask for fewer reply tokens, "
+                "or raise CascadeConfig.llm.n_ctx",
+            )
+
     def _answer(self, turn, conv, user_text, language, heard, voice, cancel, timings, t0, trace):
         """Reply to the user; run engine tools and continue (up to max_tool_rounds); hand client tools back."""
         registry = self._tools(conv)
@@ -261,7 +301,10 @@ class CascadeEngine(Engine):
             # the question it kept the 0.5B model from calling the tool, after a result from using it).
             in_system = self.config.turn_note == "system" or offered or continuing
             top, end = (f"{system} {note}", "") if in_system else (system, note)
+            if offered:
+                offered = self._fit_tools(top, history, ask, end, offered, turn.max_reply_tokens, trace)
             kept = self._fit_history(top, history, ask, end, offered, turn.max_reply_tokens)
+            self._check_fits(top, kept, ask, end, offered, turn.max_reply_tokens)
             if len(kept) < len(history):
                 trace["history_dropped"] = len(history) - len(kept)  # messages left out of the prompt
             messages = build_messages(top, kept, ask, end)

@@ -4,7 +4,9 @@ Tool schemas cost prompt tokens: offering the three built-ins adds ~300 tokens, 
 turned a ~1.3 s first token into 13-23 s (measured, loaded machine), and the 0.5B model then calls
 tools for questions that need none ("capital of France" → convert_units). So the engine offers a tool
 only when the turn looks like it needs it: multilingual trigger words per built-in, digits for the
-calculator, and for user tools the words of their name and description.
+calculator, and for user tools the words of their name and description. A client's own tools are
+all offered while they fit the context; when they do not (BFCL's multi-turn APIs: 2,600-4,400 tokens
+of schemas against Qwen's 2,048), `rank_tools` orders them by the same words so the likeliest stay.
 """
 
 from __future__ import annotations
@@ -45,6 +47,13 @@ def tool_words(schema: dict[str, Any]) -> set[str]:
         return TRIGGERS[name]
     words = set(name.lower().split("_")) | _words(str(fn.get("description", "")))
     return {w for w in words if len(w) >= 4 and w not in _STOP}
+
+
+def rank_tools(text: str, schemas: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """`schemas`, the ones whose words `text` shares most first (ties keep their order): which of a
+    client's tools to keep when they do not all fit the LLM's context."""
+    said = _words(text)
+    return [s for _, _, s in sorted((-len(said & tool_words(s)), i, s) for i, s in enumerate(schemas))]
 
 
 def select_tools(user_text: str, schemas: list[dict[str, Any]], limit: int = 2) -> list[dict[str, Any]]:
