@@ -6,7 +6,8 @@ tools for questions that need none ("capital of France" → convert_units). So t
 only when the turn looks like it needs it: multilingual trigger words per built-in, digits for the
 calculator, and for user tools the words of their name and description. A client's own tools are
 all offered while they fit the context; when they do not (BFCL's multi-turn APIs: 2,600-4,400 tokens
-of schemas against Qwen's 2,048), `rank_tools` orders them by the same words so the likeliest stay.
+of schemas against the cascade's 2,048-token context), `rank_tools` orders them by the same words so
+the likeliest stay.
 """
 
 from __future__ import annotations
