@@ -62,7 +62,7 @@ def labels(emb: np.ndarray, turns: list[tuple[int, int]], threshold: float) -> l
 
 
 def majority(ids: list[str]) -> str:
-    return max(set(ids), key=ids.count)
+    return max(sorted(set(ids)), key=ids.count)  # ties: the lowest id, so every run counts the same
 
 
 def single_voice(emb: np.ndarray, threshold: float, rng: np.random.Generator) -> tuple[float, float]:
