@@ -266,12 +266,10 @@ class CascadeEngine(Engine):
         trace.setdefault("tools_left_out", []).extend(n for n in left_out if n not in trace["tools_left_out"])
         return [t for t in tools if t in chosen]  # in the client's order
 
-    def _check_fits(
-        self, system: str, history: list[Message], ask: str, note: str, tools: list[dict] | None, max_tokens: int
-    ) -> None:
+    def _check_fits(self, messages: list[dict[str, Any]], tools: list[dict] | None, max_tokens: int) -> None:
         """A clear error, instead of llama.cpp's, when even the shortest prompt cannot fit the context."""
         n_ctx = self.llm.options.n_ctx
-        need = self.llm.count_tokens(build_messages(system, history, ask, note), tools or None)
+        need = self.llm.count_tokens(messages, tools or None)
         if need + max_tokens > n_ctx:
             raise PolyvoxError(
                 f"this turn needs about {need} prompt tokens and {max_tokens} for the reply, more than the LLM's "
@@ -304,10 +302,10 @@ class CascadeEngine(Engine):
             if offered:
                 offered = self._fit_tools(top, history, ask, end, offered, turn.max_reply_tokens, trace)
             kept = self._fit_history(top, history, ask, end, offered, turn.max_reply_tokens)
-            self._check_fits(top, kept, ask, end, offered, turn.max_reply_tokens)
             if len(kept) < len(history):
                 trace["history_dropped"] = len(history) - len(kept)  # messages left out of the prompt
             messages = build_messages(top, kept, ask, end)
+            self._check_fits(messages, offered, turn.max_reply_tokens)
             reply = yield from speak_reply(
                 self.llm, self.tts, messages, voice, cancel, timings, t0,
                 tools=offered or None, max_tokens=turn.max_reply_tokens, audio_before=total.audio_samples,
