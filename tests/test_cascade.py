@@ -311,9 +311,11 @@ def test_more_tools_than_the_context_holds_keeps_the_relevant_ones(cascade, monk
     from polyvox.errors import PolyvoxError
 
     offered: list[object] = []
+    prompts: list[list[dict]] = []
 
     def answer(messages, max_tokens=160, tools=None, stop_flag=None):
         offered.append(tools)
+        prompts.append(messages)
         yield "Done."
 
     monkeypatch.setattr(cascade.llm, "stream_chat", answer)
@@ -339,5 +341,13 @@ def test_more_tools_than_the_context_holds_keeps_the_relevant_ones(cascade, monk
     assert names == [n for n in client if n in names]  # in the client's order
     assert result.trace["tools_left_out"] == [n for n in client if n not in names]
     assert "not offered" in result.trace["warning"] and result.reply_text == "Done."
+    # in a longer session the tools do not crowd out the last exchange ("and tomorrow?" needs it)
+    ask, said = "Look up record {} in the archive, please.", "Record {} is a letter."
+    history = [m for i in range(12) for m in (Message("user", ask.format(i)), Message("assistant", said.format(i)))]
+    history[-2:] = [Message("user", "What is the weather in Paris today?"), Message("assistant", "Sunny, 21 degrees.")]
+    result, _ = cascade.run(Turn(text="And tomorrow?", tools=tools, history=history, max_reply_tokens=40))
+    said = " ".join(str(m["content"]) for m in prompts[-1])
+    assert "Sunny, 21 degrees." in said and "weather in Paris" in said and result.trace["history_dropped"] > 0
+    assert "get_weather" in [t["function"]["name"] for t in offered[-1]]
     with pytest.raises(PolyvoxError, match="context of 2048 tokens"):
         cascade.run(Turn(text="Hello?", instructions="Be brief. " * 2000))

@@ -115,6 +115,8 @@ def test_a_long_conversation_loses_its_oldest_turns_in_blocks():
     # the prompt's start moves 8 turns at a time, not on every turn (llama.cpp re-evaluates from there)
     assert firsts == ["question 8"] * 8 + ["question 16"] * 8 + ["question 24"] * 3
     assert fit_history(dialogue(30), lambda h: False, block=8) == []
+    # room for one exchange only: the cuts 8 turns at a time all overshoot, the last exchange is kept
+    assert fit_history(dialogue(30), lambda h: len(h) <= 2, block=8) == dialogue(30)[-2:]
     tool_turn = [*dialogue(30), Message("tool", "{}", name="calc")]
     assert fit_history(tool_turn, lambda h: False, block=8, keep_last=True) == tool_turn[-3:]
 
@@ -150,3 +152,6 @@ def test_tools_are_ranked_by_the_words_they_share_with_the_request():
     ranked = [t["function"]["name"] for t in rank_tools("Create a directory and move it there", tools)]
     assert ranked == ["make_directory", "list_files", "move_file", "send_email"]  # 2, 1, 1, 0
     assert [t["function"]["name"] for t in rank_tools("", tools)] == [t["function"]["name"] for t in tools]
+    # a follow-up's own words first, then the previous request's ("and the emails?" after "list the files")
+    ranked = [t["function"]["name"] for t in rank_tools("And send it as an email", tools, "list the files")]
+    assert ranked == ["send_email", "list_files", "move_file", "make_directory"]

@@ -97,7 +97,9 @@ def fit_history(
     history: list[Message], fits: Callable[[list[Message]], bool], block: int, keep_last: bool = False
 ) -> list[Message]:
     """`history` if it `fits` (the LLM's context), else without its oldest user turns (each with what
-    followed it), dropped `block` turns at a time, fewest blocks first; [] when none fits.
+    followed it), dropped `block` turns at a time, fewest blocks first; when no such cut fits, the last
+    user turn alone (what "it" or "there" in the new words refers to is mostly there); [] when that
+    does not fit either.
 
     Dropping in blocks keeps the start of the prompt the same for about `block` turns after each cut,
     so llama.cpp, which reuses the KV cache of the prefix a prompt shares with the previous one,
@@ -111,4 +113,6 @@ def fit_history(
     for k in range(block, len(starts), block):
         if fits(kept := history[starts[k] :]):
             return kept
-    return history[starts[-1] :] if keep_last and starts else []
+    if starts and (keep_last or fits(history[starts[-1] :])):  # the last exchange, where the blocks overshoot
+        return history[starts[-1] :]
+    return []

@@ -32,7 +32,7 @@ from polyvox.cascade.speak import SpokenReply, Voice, speak_reply
 from polyvox.cascade.toolgate import rank_tools, select_tools
 from polyvox.cascade.understand import Understanding, UnderstandingOptions
 from polyvox.cascade.vad import SileroVAD, VadOptions
-from polyvox.engine import CancelToken, Conversation, Engine, Message, Turn
+from polyvox.engine import CancelToken, Conversation, Engine, Message, Turn, user_turn_starts
 from polyvox.errors import AudioInputError, PolyvoxError
 from polyvox.events import (
     Event,
@@ -46,6 +46,7 @@ from polyvox.events import (
 )
 
 CONTEXT_MARGIN_TOKENS = 32  # slack for the estimate of LlamaLLM.count_tokens
+RECENT_ROOM_SHARE = 0.25  # of the prompt's room, kept for the last exchange before many client tools fill it
 
 
 @dataclass(frozen=True)
@@ -237,12 +238,16 @@ class CascadeEngine(Engine):
             )
         )
 
+    def _room(self, max_tokens: int) -> int:
+        """Prompt tokens the LLM's context holds beside `max_tokens` of reply (less the estimate's slack)."""
+        return self.llm.options.n_ctx - max_tokens - CONTEXT_MARGIN_TOKENS
+
     def _fit_history(
         self, system: str, history: list[Message], ask: str, note: str, tools: list[dict] | None, max_tokens: int
     ) -> list[Message]:
         """The part of `history` that fits the LLM's context with the system prompt, `ask`, the note, `tools`
         and `max_tokens` of reply (fit_history: the oldest turns go first, history_drop_turns at a time)."""
-        room = self.llm.options.n_ctx - max_tokens - CONTEXT_MARGIN_TOKENS
+        room = self._room(max_tokens)
         fits = lambda h: self.llm.count_tokens(build_messages(system, h, ask, note), tools or None) <= room  # noqa: E731
         return fit_history(history, fits, self.config.history_drop_turns, keep_last=not ask)
 
@@ -250,17 +255,25 @@ class CascadeEngine(Engine):
         self, system: str, history: list[Message], ask: str, note: str, tools: list[dict], max_tokens: int,
         trace: dict[str, Any],
     ) -> list[dict]:  # fmt: skip
-        """`tools`, or as many of them as fit the LLM's context beside the system prompt and the turn's words
-        (the history then gets what room is left), the most relevant to the user's last words first
-        (toolgate.rank_tools); the names left out go to trace["tools_left_out"]."""
-        room = self.llm.options.n_ctx - max_tokens - CONTEXT_MARGIN_TOKENS
-        bare = build_messages(system, [], ask, note)
-        if self.llm.count_tokens(bare, tools) <= room:
+        """`tools`, or as many of them as fit the LLM's context beside the system prompt, the turn's words and
+        the last exchange of `history` (when that takes at most RECENT_ROOM_SHARE of the room: "move it
+        there" needs it; older turns get what room the tools leave), the most relevant to the user's last
+        words first (toolgate.rank_tools); the names left out go to trace["tools_left_out"]."""
+        room = self._room(max_tokens)
+        starts = user_turn_starts(history)
+        recent = history[starts[-1] :] if starts and ask else []  # no new words: the last turn is the request
+        base = bare = build_messages(system, [], ask, note)
+        if recent:
+            with_recent = build_messages(system, recent, ask, note)
+            if self.llm.count_tokens(with_recent) - self.llm.count_tokens(bare) <= RECENT_ROOM_SHARE * room:
+                base = with_recent
+        if self.llm.count_tokens(base, tools) <= room:
             return tools
-        said = ask or next((m.content for m in reversed(history) if m.role == "user"), "")
+        last_user = next((m.content for m in reversed(history) if m.role == "user"), "")
+        said, before = (ask, last_user) if ask else (last_user, "")
         chosen: list[dict] = []
-        for tool in rank_tools(said, tools):
-            if self.llm.count_tokens(bare, [*chosen, tool]) <= room:
+        for tool in rank_tools(said, tools, before):
+            if self.llm.count_tokens(base, [*chosen, tool]) <= room:
                 chosen.append(tool)
         left_out = [t.get("function", t).get("name") for t in tools if t not in chosen]
         trace.setdefault("tools_left_out", []).extend(n for n in left_out if n not in trace["tools_left_out"])

@@ -50,11 +50,13 @@ def tool_words(schema: dict[str, Any]) -> set[str]:
     return {w for w in words if len(w) >= 4 and w not in _STOP}
 
 
-def rank_tools(text: str, schemas: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """`schemas`, the ones whose words `text` shares most first (ties keep their order): which of a
-    client's tools to keep when they do not all fit the LLM's context."""
-    said = _words(text)
-    return [s for _, _, s in sorted((-len(said & tool_words(s)), i, s) for i, s in enumerate(schemas))]
+def rank_tools(text: str, schemas: list[dict[str, Any]], before: str = "") -> list[dict[str, Any]]:
+    """`schemas`, the ones whose words `text` shares most first, then those `before` (the user's previous
+    words: "and tomorrow?" follows "the weather in Paris") shares most (ties keep their order): which of
+    a client's tools to keep when they do not all fit the LLM's context."""
+    said, prior = _words(text), _words(before)
+    keys = [(-len(said & (w := tool_words(s))), -len(prior & w), i) for i, s in enumerate(schemas)]
+    return [schemas[k[2]] for k in sorted(keys)]
 
 
 def select_tools(user_text: str, schemas: list[dict[str, Any]], limit: int = 2) -> list[dict[str, Any]]:
