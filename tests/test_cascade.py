@@ -342,8 +342,8 @@ def test_more_tools_than_the_context_holds_keeps_the_relevant_ones(cascade, monk
     assert result.trace["tools_left_out"] == [n for n in client if n not in names]
     assert "not offered" in result.trace["warning"] and result.reply_text == "Done."
     # in a longer session the tools do not crowd out the last exchange ("and tomorrow?" needs it)
-    ask, said = "Look up record {} in the archive, please.", "Record {} is a letter."
-    history = [m for i in range(12) for m in (Message("user", ask.format(i)), Message("assistant", said.format(i)))]
+    ask, reply = "Look up record {} in the archive, please.", "Record {} is a letter."
+    history = [m for i in range(12) for m in (Message("user", ask.format(i)), Message("assistant", reply.format(i)))]
     history[-2:] = [Message("user", "What is the weather in Paris today?"), Message("assistant", "Sunny, 21 degrees.")]
     result, _ = cascade.run(Turn(text="And tomorrow?", tools=tools, history=history, max_reply_tokens=40))
     said = " ".join(str(m["content"]) for m in prompts[-1])

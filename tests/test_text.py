@@ -152,6 +152,6 @@ def test_tools_are_ranked_by_the_words_they_share_with_the_request():
     ranked = [t["function"]["name"] for t in rank_tools("Create a directory and move it there", tools)]
     assert ranked == ["make_directory", "list_files", "move_file", "send_email"]  # 2, 1, 1, 0
     assert [t["function"]["name"] for t in rank_tools("", tools)] == [t["function"]["name"] for t in tools]
-    # a follow-up's own words first, then the previous request's ("and the emails?" after "list the files")
+    # a follow-up's own words first, then the previous request's ("send it as an email" after "list the files")
     ranked = [t["function"]["name"] for t in rank_tools("And send it as an email", tools, "list the files")]
     assert ranked == ["send_email", "list_files", "move_file", "make_directory"]

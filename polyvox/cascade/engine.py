@@ -269,7 +269,7 @@ class CascadeEngine(Engine):
                 base = with_recent
         if self.llm.count_tokens(base, tools) <= room:
             return tools
-        last_user = next((m.content for m in reversed(history) if m.role == "user"), "")
+        last_user = history[starts[-1]].content if starts else ""
         said, before = (ask, last_user) if ask else (last_user, "")
         chosen: list[dict] = []
         for tool in rank_tools(said, tools, before):
