@@ -133,3 +133,9 @@ class Summary:
 
     def as_json(self) -> dict[str, Any]:
         return asdict(self)
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> Summary:
+        """A Summary from `as_json()` output (summary.json, a report.json entry); unknown keys are ignored."""
+        names = cls.__dataclass_fields__
+        return cls(**{k: v for k, v in d.items() if k in names})

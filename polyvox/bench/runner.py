@@ -28,6 +28,7 @@ from polyvox.audio import save_audio
 from polyvox.bench.core import BenchOptions, Case, CaseResult, Reply, SessionConfig, Summary
 from polyvox.bench.speech import Delivery, Speech, Transcript
 from polyvox.bench.targets import Target
+from polyvox.errors import PolyvoxError
 
 
 class CaseContext:
@@ -226,6 +227,8 @@ def run_benchmark(bench: Benchmark, target: Target, speech: Speech) -> Summary:
     bdir = Path(opts.out) / bench.name
     bdir.mkdir(parents=True, exist_ok=True)
     results_path = bdir / "results.jsonl"
+    if opts.report_only and not results_path.exists() and (bdir / "summary.json").exists():
+        return _kept_summary(bdir / "summary.json")
     keep = opts.resume or opts.report_only
     done = _load_done(results_path) if keep else {}
     if not keep:
@@ -260,6 +263,19 @@ def run_benchmark(bench: Benchmark, target: Target, speech: Speech) -> Summary:
             "run it again without --resume for figures from one version"
         )
     (bdir / "summary.json").write_text(json.dumps(summary.as_json(), indent=1, default=str))
+    return summary
+
+
+def _kept_summary(path: Path) -> Summary:
+    """The summary a run left in `path` when its case records are gone (a folder copied without them):
+    --report-only reports it as it was, saying so, and leaves the file as it is."""
+    try:
+        summary = Summary.from_json(json.loads(path.read_text()))
+    except (ValueError, TypeError) as e:
+        raise PolyvoxError(
+            f"{path} is not a benchmark summary ({e})", f"delete it, or run {path.parent.name} again"
+        ) from e
+    summary.notes.append(f"from the summary kept in {path.parent.name}/summary.json: its cases are not recorded here")
     return summary
 
 

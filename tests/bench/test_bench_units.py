@@ -205,6 +205,33 @@ def test_an_interrupted_run_summarises_what_is_done_and_resumes(tmp_path, monkey
     assert not any(n.startswith("partial") for n in resumed.notes)
 
 
+def test_report_only_keeps_a_summary_whose_cases_are_gone(tmp_path, monkeypatch):
+    """A run folder copied without its case records (a published report's folder) still reports each
+    benchmark from the summary.json it kept; a benchmark with records is summarised from them."""
+    from polyvox.bench import runner
+
+    monkeypatch.setattr(Interrupted, "broken", False)
+    monkeypatch.setattr("polyvox.bench.benchmarks.create", lambda name, options: Interrupted(options))
+    target, speech = EngineTarget(ScriptedEngine()), Speech(tmp_path / "prompts")
+    opts = BenchOptions(out=tmp_path, limit=None, progress=False)
+    (ran,) = runner.run_all(["interrupted"], target, opts, speech)
+    kept = tmp_path / "interrupted" / "summary.json"
+    recorded = json.loads(kept.read_text())
+    recorded["score"] = 0.25  # not what the records give: the kept summary must be the one reported
+    kept.write_text(json.dumps(recorded))
+    (tmp_path / "interrupted" / "results.jsonl").unlink()
+    Flaky.calls.clear()
+    (again,) = runner.run_all(["interrupted"], target, replace(opts, report_only=True), speech)
+    assert Flaky.calls == [] and (again.score, again.n_cases) == (0.25, ran.n_cases)
+    assert any("cases are not recorded here" in n for n in again.notes), again.notes
+    assert json.loads(kept.read_text()) == recorded  # left as it was
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert report["benchmarks"]["interrupted"]["score"] == 0.25
+    kept.write_text("{not json")
+    (broken,) = runner.run_all(["interrupted"], target, replace(opts, report_only=True), speech)
+    assert broken.score is None and "not a benchmark summary" in broken.notes[0]
+
+
 def test_report_only_names_the_recorded_engine_without_loading_one(tmp_path, monkeypatch):
     import pytest
 
