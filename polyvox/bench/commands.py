@@ -43,6 +43,10 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     )
     size.add_argument("--full", action="store_true", help="every case (hours on 2 cores)")
     p.add_argument("--languages", nargs="+", default=None, help="multilingual: only these ISO 639-1 codes")
+    p.add_argument(
+        "--groups", nargs="+", default=None, metavar="GROUP",
+        help="only the cases of these groups, e.g. bfcl: simple complex multi_step; emotion: joy fear ...",
+    )  # fmt: skip
     p.add_argument("--out", required=True, type=Path, help="output folder (DIR)")
     p.add_argument("--resume", action="store_true", help="keep the finished cases in DIR and run the rest")
     p.add_argument(
@@ -95,6 +99,7 @@ def run(args: argparse.Namespace) -> int:
         out=args.out,
         limit=limit,
         languages=tuple(args.languages) if args.languages else None,
+        groups=tuple(args.groups) if args.groups else None,
         resume=args.resume,
         report_only=args.report_only,
         data={"bigbench": args.bigbench} if args.bigbench else {},

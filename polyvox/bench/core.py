@@ -16,6 +16,7 @@ class BenchOptions:
     out: Path  # run folder: DIR/NAME/cases/ID/..., DIR/report.json, DIR/report.md, DIR/plots/
     limit: int | None = 2  # cases per benchmark (per group/language where a benchmark says so); None = full
     languages: tuple[str, ...] | None = None  # multilingual: restrict to these ISO 639-1 codes
+    groups: tuple[str, ...] | None = None  # run only the cases of these groups (BFCL multi_step, an emotion, ...)
     resume: bool = False  # skip cases already recorded in DIR/NAME/results.jsonl
     report_only: bool = False  # run no case: summarise what DIR/NAME/results.jsonl holds, rewrite the report
     data: dict[str, Path] = field(default_factory=dict)  # benchmark name -> data path override (BIG-bench JSON)

@@ -233,7 +233,7 @@ def run_benchmark(bench: Benchmark, target: Target, speech: Speech) -> Summary:
     done = _load_done(results_path) if keep else {}
     if not keep:
         results_path.write_text("")
-    cases = bench.cases()[: opts.max_cases]
+    cases = _in_groups(bench, bench.cases(), opts.groups)[: opts.max_cases]
     todo = [] if opts.report_only else [c for c in cases if not (c.id in done and done[c.id].ok)]
     version = code_version()  # the checkout as this run loaded it (a commit made while it runs is not in it)
     bar = None
@@ -264,6 +264,17 @@ def run_benchmark(bench: Benchmark, target: Target, speech: Speech) -> Summary:
         )
     (bdir / "summary.json").write_text(json.dumps(summary.as_json(), indent=1, default=str))
     return summary
+
+
+def _in_groups(bench: Benchmark, cases: list[Case], groups: Sequence[str] | None) -> list[Case]:
+    """The cases of `groups` (all of them for None); a benchmark that has none of the groups is an error."""
+    if not groups:
+        return cases
+    picked = [c for c in cases if c.group in groups]
+    if not picked:
+        have = ", ".join(dict.fromkeys(c.group for c in cases)) or "none"
+        raise PolyvoxError(f"{bench.name} has no case in the group(s) {', '.join(groups)}", f"its groups: {have}")
+    return picked
 
 
 def _kept_summary(path: Path) -> Summary:

@@ -111,6 +111,10 @@ def test_round_robin_and_cli_wiring(tmp_path):
     register(parser.add_subparsers())
     args = parser.parse_args(["bench", "all", "--limit", "2", "--out", str(tmp_path), "--url", "ws://h/v1/realtime"])
     assert args.func is run and args.limit == 2 and args.url and names_of(args.names)[0] == "boot"
+    assert parser.parse_args(["bench", "bfcl", "--groups", "simple", "complex", "--out", "d"]).groups == [
+        "simple",
+        "complex",
+    ]
     with pytest.raises(PolyvoxError):
         names_of(["nope"])
 
@@ -163,6 +167,27 @@ def test_runner_records_crashes_and_resumes(tmp_path):
     path.write_text("".join(json.dumps(x) + "\n" for x in lines))
     summary = run_benchmark(Flaky(resumed), target, speech)
     assert any("2 code versions" in n and "0.0.9+0000000" in n for n in summary.notes), summary.notes
+
+
+def test_groups_pick_the_cases_run_and_summarised(tmp_path, monkeypatch):
+    import pytest
+
+    from polyvox.bench.runner import run_all
+    from polyvox.errors import PolyvoxError
+
+    target, speech = EngineTarget(ScriptedEngine()), Speech(tmp_path / "prompts")
+    monkeypatch.setattr(Flaky, "broken", False)
+    Flaky.calls.clear()
+    opts = BenchOptions(out=tmp_path, limit=None, progress=False, groups=("a", "c"))
+    summary = run_benchmark(Flaky(opts), target, speech)
+    assert Flaky.calls == ["a", "c"] and summary.n_cases == 2 and not summary.notes
+    resumed = run_benchmark(Flaky(replace(opts, groups=None, resume=True)), target, speech)
+    assert Flaky.calls == ["a", "c", "b"] and resumed.n_cases == 3  # the other groups are run later
+    with pytest.raises(PolyvoxError, match="no case in the group"):
+        run_benchmark(Flaky(replace(opts, groups=("x",))), target, speech)
+    monkeypatch.setattr("polyvox.bench.benchmarks.create", lambda name, options: Flaky(options))
+    (skipped,) = run_all(["flaky"], target, replace(opts, groups=("x",)), speech)  # reported, the run goes on
+    assert skipped.score is None and "its groups: a, b, c" in skipped.notes[0]
 
 
 class Interrupted(Flaky):
