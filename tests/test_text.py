@@ -150,8 +150,26 @@ def test_tools_are_ranked_by_the_words_they_share_with_the_request():
     ranked = [t["function"]["name"] for t in rank_tools("Please move that file into the temp folder", tools)]
     assert ranked == ["move_file", "list_files", "send_email", "make_directory"]  # 3 words shared; 0 keep order
     ranked = [t["function"]["name"] for t in rank_tools("Create a directory and move it there", tools)]
-    assert ranked == ["make_directory", "list_files", "move_file", "send_email"]  # 2, 1, 1, 0
+    assert ranked == ["move_file", "make_directory", "list_files", "send_email"]  # "move" is one tool's name
     assert [t["function"]["name"] for t in rank_tools("", tools)] == [t["function"]["name"] for t in tools]
     # a follow-up's own words first, then the previous request's ("send it as an email" after "list the files")
     ranked = [t["function"]["name"] for t in rank_tools("And send it as an email", tools, "list the files")]
     assert ranked == ["send_email", "list_files", "move_file", "make_directory"]
+
+
+def test_a_rare_word_of_a_tools_name_or_parameters_outranks_words_many_tools_share():
+    from polyvox.cascade.toolgate import rank_tools
+
+    tags = {"type": "object", "properties": {"tags": {"type": "array", "description": "hashtags to add"}}}
+
+    def tool(name: str, description: str, **more: dict) -> dict:
+        return {"type": "function", "function": {"name": name, "description": description, **more}}
+
+    tools = [tool("list_files", "List the files in the current directory"),
+             tool("copy_file", "Copy a file in the current directory"), tool("sort", "Sort the lines of a file"),
+             tool("post_tweet", "Post a message", parameters=tags)]  # fmt: skip
+    names = lambda text: [t["function"]["name"] for t in rank_tools(text, tools)]  # noqa: E731
+    # "current" and "directory" are in two tools; "sort" names one (a plain count of shared words: a tie)
+    assert names("Sort the lines of report.txt in the current directory")[0] == "sort"
+    # "tweets" meets post_tweet's name on its stem, "hashtags" is in its parameters
+    assert names("Write tweets with the hashtags fun and sun")[0] == "post_tweet"

@@ -12,6 +12,7 @@ the likeliest stay.
 
 from __future__ import annotations
 
+import math
 import re
 from typing import Any
 
@@ -50,12 +51,60 @@ def tool_words(schema: dict[str, Any]) -> set[str]:
     return {w for w in words if len(w) >= 4 and w not in _STOP}
 
 
+def _stem(word: str) -> str:
+    """A light English stem, so "tweets", "tweeting" and "tweet" meet: -ing, -ed, -es, -s off."""
+    for suffix in ("ing", "ed", "es", "s"):
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+            return word[: -len(suffix)]
+    return word
+
+
+def _name_words(schema: dict[str, Any]) -> set[str]:
+    name = str(schema.get("function", schema).get("name", ""))
+    return {_stem(w) for w in re.split(r"[_\W]+", name.lower()) if len(w) >= 2}
+
+
+def _param_words(schema: dict[str, Any]) -> set[str]:
+    """Words of a tool's parameter names and descriptions ("tags" and "hashtag" tell post_tweet apart)."""
+    props = schema.get("function", schema).get("parameters", {}).get("properties", {}) or {}
+    out: set[str] = set()
+    for key, spec in props.items():
+        out |= set(key.lower().split("_"))
+        if isinstance(spec, dict):
+            out |= _words(str(spec.get("description", "")))
+    return {w for w in out if len(w) >= 4 and w not in _STOP}
+
+
+NAME_WEIGHT = 3.0  # a word of the tool's name counts as much as three of its description's
+
+
 def rank_tools(text: str, schemas: list[dict[str, Any]], before: str = "") -> list[dict[str, Any]]:
     """`schemas`, the ones whose words `text` shares most first, then those `before` (the user's previous
     words: "and tomorrow?" follows "the weather in Paris") shares most (ties keep their order): which of
-    a client's tools to keep when they do not all fit the LLM's context."""
-    said, prior = _words(text), _words(before)
-    keys = [(-len(said & (w := tool_words(s))), -len(prior & w), i) for i, s in enumerate(schemas)]
+    a client's tools to keep when they do not all fit the LLM's context.
+
+    A tool's words are those of its name, description and parameters; a shared word weighs
+    log((tools + 1) / tools that hold it) (words every file-system call mentions, "file", "directory", tell
+    them apart less than "sort" or "tweet"), NAME_WEIGHT times more in the tool's name, and words meet on
+    their light stems. Over BFCL's 731 multi-turn turns (benchmarks/tool_gate.py) the kept tools hold every
+    needed function in 86% of turns (recall 0.87), against 77% (0.77) when ranked by the plain count of
+    shared name and description words. Without the parameter words, name weight 1 / 2 / 3 / 5 kept every
+    needed function in 80.7 / 83.2 / 83.4 / 83.2% of turns; adding the previous words' score (x0.1-0.6)
+    to the turn's own kept fewer (82.9-81.8%).
+    """
+    names = [_name_words(s) for s in schemas]
+    words = [{_stem(w) for w in tool_words(s) | _param_words(s)} | n for s, n in zip(schemas, names, strict=True)]
+    df: dict[str, int] = {}
+    for ws in words:
+        for w in ws:
+            df[w] = df.get(w, 0) + 1
+    idf = {w: math.log((len(schemas) + 1) / n) for w, n in df.items()}
+
+    def score(said: set[str], ws: set[str], name: set[str]) -> float:
+        return sum(idf[w] * (NAME_WEIGHT if w in name else 1.0) for w in said & ws)
+
+    said, prior = {_stem(w) for w in _words(text)}, {_stem(w) for w in _words(before)}
+    keys = [(-score(said, ws, n), -score(prior, ws, n), i) for i, (ws, n) in enumerate(zip(words, names, strict=True))]
     return [schemas[k[2]] for k in sorted(keys)]
 
 
