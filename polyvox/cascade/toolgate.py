@@ -52,7 +52,9 @@ def tool_words(schema: dict[str, Any]) -> set[str]:
 
 
 def _stem(word: str) -> str:
-    """A light English stem, so "tweets", "tweeting" and "tweet" meet: -ing, -ed, -es, -s off."""
+    """A light English stem: one of -ing, -ed, -es, -s off ("tweets", "tweeting" -> "tweet"). "files" ->
+    "fil" does not meet "file"; dropping a final -e too, so that they meet, kept every needed tool in
+    fewer BFCL multi-turn turns (85.4% against 86.5%: "file" is in most file-system tools)."""
     for suffix in ("ing", "ed", "es", "s"):
         if word.endswith(suffix) and len(word) - len(suffix) >= 3:
             return word[: -len(suffix)]
