@@ -8,6 +8,7 @@ tools it would offer, and reports
   tokens   prompt tokens of the offered schemas (first-token time grows with them: ~125 tokens/s on 2 cores)
 No LLM generation runs: the model loads for its tokenizer only, so this takes seconds.
 
+    python benchmarks/tool_gate.py [--limit 50] [--out out/tool-gate]   # summary.json + recall.png per API
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from polyvox.bench.benchmarks.bfcl import data_dir, read_jsonl, to_tool, user_text
+from polyvox.bench.benchmarks.bfcl import data_dir, multi_turn_tools, read_jsonl, user_text
 from polyvox.cascade.context import build_system, turn_note
 from polyvox.cascade.engine import CascadeConfig, CascadeEngine
 from polyvox.cascade.llm import LlamaLLM
@@ -28,28 +29,19 @@ from polyvox.engine import Message
 
 def cases(limit: int | None) -> list[tuple[dict, list[dict], list[list[str]]]]:
     """(entry, tools, needed function names per turn) for the multi_turn_base cases."""
-    from bfcl_eval.constants.executable_backend_config import MULTI_TURN_FUNC_DOC_FILE_MAPPING as DOCS
-
     root = data_dir()
     truth = {a["id"]: a["ground_truth"] for a in read_jsonl(root / "possible_answer" / "BFCL_v4_multi_turn_base.json")}
     out = []
     for entry in read_jsonl(root / "BFCL_v4_multi_turn_base.json")[:limit]:
-        excluded = set(entry.get("excluded_function") or [])
-        docs = [
-            d
-            for cls in entry["involved_classes"]
-            for d in read_jsonl(root / "multi_turn_func_doc" / DOCS[cls])
-            if d["name"] not in excluded
-        ]
         needed = [[c.split("(", 1)[0].replace(".", "_") for c in turn] for turn in truth[entry["id"]]]
-        out.append((entry, [to_tool(d) for d in docs], needed))
+        out.append((entry, multi_turn_tools(entry), needed))
     return out
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--limit", type=int, default=None, help="first N cases (default: all 200)")
-    ap.add_argument("--out", type=Path, default=None, help="write summary.json here")
+    ap.add_argument("--out", type=Path, default=None, help="write summary.json and recall.png here")
     args = ap.parse_args()
 
     config = CascadeConfig()
@@ -64,17 +56,16 @@ def main() -> None:
     for entry, tools, needed in tqdm(cases(args.limit), desc="cases"):
         history: list[Message] = []
         for turn, names in zip(entry["question"], needed, strict=False):
-            ask = user_text(turn)
-            if not ask or not names:
+            ask, need = user_text(turn), set(names)
+            if not ask or not need:
                 continue
             offered = engine._fit_tools(system, history, ask, "", tools, 160, {})
-            kept = {t["function"]["name"] for t in offered}
-            got = len(set(names) & kept)
+            got = len(need & {t["function"]["name"] for t in offered})
             hits += got
-            needed_n += len(set(names))
-            per_turn_recall.append(got / len(set(names)))
+            needed_n += len(need)
+            per_turn_recall.append(got / len(need))
             for api in entry["involved_classes"]:
-                by_api.setdefault(api, []).append(got / len(set(names)))
+                by_api.setdefault(api, []).append(got / len(need))
             tokens.append(engine.llm.count_tokens([], offered))
             history += [Message("user", ask), Message("assistant", "Done.")]
     summary = {

@@ -47,7 +47,11 @@ def tool_words(schema: dict[str, Any]) -> set[str]:
     name = str(fn.get("name", ""))
     if name in TRIGGERS:
         return TRIGGERS[name]
-    words = set(name.lower().split("_")) | _words(str(fn.get("description", "")))
+    return _content_words(set(name.lower().split("_")) | _words(str(fn.get("description", ""))))
+
+
+def _content_words(words: set[str]) -> set[str]:
+    """The words that can tell tools apart: 4 letters or more, not a stop word."""
     return {w for w in words if len(w) >= 4 and w not in _STOP}
 
 
@@ -74,7 +78,7 @@ def _param_words(schema: dict[str, Any]) -> set[str]:
         out |= set(key.lower().split("_"))
         if isinstance(spec, dict):
             out |= _words(str(spec.get("description", "")))
-    return {w for w in out if len(w) >= 4 and w not in _STOP}
+    return _content_words(out)
 
 
 NAME_WEIGHT = 3.0  # a word of the tool's name counts as much as three of its description's

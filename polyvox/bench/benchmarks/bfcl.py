@@ -94,6 +94,19 @@ def user_text(turn: list[dict[str, Any]]) -> str:
     return " ".join(m["content"] for m in turn if m.get("role") == "user").strip()
 
 
+def multi_turn_tools(entry: dict[str, Any]) -> list[dict[str, Any]]:
+    """A multi-turn case's tools: the function docs of its API classes, less its excluded functions."""
+    from bfcl_eval.constants.executable_backend_config import MULTI_TURN_FUNC_DOC_FILE_MAPPING as DOCS
+
+    excluded = set(entry.get("excluded_function") or [])
+    return [
+        to_tool(d)
+        for cls in entry["involved_classes"]
+        for d in read_jsonl(data_dir() / "multi_turn_func_doc" / DOCS[cls])
+        if d["name"] not in excluded
+    ]
+
+
 def in_sandbox(request: dict[str, Any]) -> dict[str, Any]:
     code = (Path(__file__).parent.parent / "bfcl_exec.py").read_text()
     r = run_python(code, LIMITS, stdin=json.dumps(request), pythonpath=site_packages())
@@ -153,16 +166,7 @@ class Bfcl(Benchmark):
 
     def _multi_turn(self, case: Case, ctx: CaseContext) -> tuple[float | None, dict[str, Any]]:
         entry = case.meta["entry"]
-        excluded = set(entry.get("excluded_function") or [])
-        from bfcl_eval.constants.executable_backend_config import MULTI_TURN_FUNC_DOC_FILE_MAPPING as DOCS
-
-        docs = [
-            d
-            for cls in entry["involved_classes"]
-            for d in read_jsonl(data_dir() / "multi_turn_func_doc" / DOCS[cls])
-            if d["name"] not in excluded
-        ]
-        config = SessionConfig(instructions=INSTRUCTIONS, tools=tuple(to_tool(d) for d in docs))
+        config = SessionConfig(instructions=INSTRUCTIONS, tools=tuple(multi_turn_tools(entry)))
         decoded: list[list[list[str]]] = []
         prior: list[str] = []
         with ctx.open(config) as session:
