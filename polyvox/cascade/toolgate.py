@@ -107,7 +107,8 @@ def rank_tools(text: str, schemas: list[dict[str, Any]], before: str = "") -> li
     idf = {w: math.log((len(schemas) + 1) / n) for w, n in df.items()}
 
     def score(said: set[str], ws: set[str], name: set[str]) -> float:
-        return sum(idf[w] * (NAME_WEIGHT if w in name else 1.0) for w in said & ws)
+        # fsum: exactly rounded whatever the order, so equal scores tie (a set's order changes with the hash seed)
+        return math.fsum(idf[w] * (NAME_WEIGHT if w in name else 1.0) for w in said & ws)
 
     said, prior = {_stem(w) for w in _words(text)}, {_stem(w) for w in _words(before)}
     keys = [(-score(said, ws, n), -score(prior, ws, n), i) for i, (ws, n) in enumerate(zip(words, names, strict=True))]
