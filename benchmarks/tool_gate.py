@@ -6,9 +6,12 @@ this asks the cascade's tool fitting (CascadeEngine._fit_tools, with the engine'
 tools it would offer, and reports
   recall   the share of the turn's needed functions that were offered (a left-out one cannot be called)
   tokens   prompt tokens of the offered schemas (first-token time grows with them: ~125 tokens/s on 2 cores)
+  reused   the share of a later turn's schema tokens that its conversation's previous tool prompt had in the
+           same place (the leading tools both offered): llama.cpp evaluates those once
 No LLM generation runs: the model loads for its tokenizer only, so this takes seconds.
 
-    python benchmarks/tool_gate.py [--limit 50] [--out out/tool-gate]   # summary.json + recall.png per API
+    python benchmarks/tool_gate.py [--limit 50] [--out out/tool-gate] [--client-order]
+    # summary.json + recall.png per API; --client-order: the kept tools in the client's order on every turn
 """
 
 from __future__ import annotations
@@ -42,6 +45,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--limit", type=int, default=None, help="first N cases (default: all 200)")
     ap.add_argument("--out", type=Path, default=None, help="write summary.json and recall.png here")
+    ap.add_argument("--client-order", action="store_true", help="do not lead with the previous turn's tools")
     args = ap.parse_args()
 
     config = CascadeConfig()
@@ -53,13 +57,22 @@ def main() -> None:
     by_api: dict[str, list[float]] = {}
     tokens: list[int] = []
     per_turn_recall: list[float] = []
+    reused: list[float] = []
     for entry, tools, needed in tqdm(cases(args.limit), desc="cases"):
         history: list[Message] = []
+        before: list[dict] = []
         for turn, names in zip(entry["question"], needed, strict=False):
             ask, need = user_text(turn), set(names)
             if not ask or not need:
                 continue
-            offered = engine._fit_tools(system, history, ask, "", tools, 160, {})
+            first = () if args.client_order else [t["function"]["name"] for t in before]
+            offered = engine._fit_tools(system, history, ask, "", tools, 160, {}, first)
+            if before:
+                same = 0
+                while same < min(len(before), len(offered)) and before[same] is offered[same]:
+                    same += 1
+                reused.append(engine.llm.count_tokens([], offered[:same]) / engine.llm.count_tokens([], offered))
+            before = offered
             got = len(need & {t["function"]["name"] for t in offered})
             hits += got
             needed_n += len(need)
@@ -74,6 +87,7 @@ def main() -> None:
         "turns_with_every_needed_tool": round(sum(r == 1.0 for r in per_turn_recall) / max(1, len(tokens)), 4),
         "tool_tokens_median": statistics.median(tokens) if tokens else 0,
         "tool_tokens_mean": round(statistics.mean(tokens), 1) if tokens else 0,
+        "schema_tokens_reused_mean": round(statistics.mean(reused), 4) if reused else 0,
         "recall_by_api": {api: round(statistics.mean(rs), 4) for api, rs in sorted(by_api.items())},
     }
     print(json.dumps(summary, indent=1))

@@ -218,7 +218,22 @@ def test_warmup_caches_the_system_prompt_in_every_context(cascade):
     llm.prime(build_messages(build_system(), [], "Hi"))
     assert all(c.n_tokens > 50 for c in contexts)  # system prompt + "Hi" evaluated: later turns reuse that prefix
     cascade.warmup()
-    assert all(c.n_tokens > 50 for c in cascade.llm._pool.queue)
+    assert all(c.n_tokens > 50 for c in [*cascade.llm._pool.queue, *cascade.llm._tool_pool.queue])
+
+
+def test_a_tool_less_prompt_leaves_the_tool_prompts_evaluated_prefix_in_place(cascade):
+    from polyvox.cascade.context import build_messages, build_system
+
+    llm = cascade.llm
+    tools = [{"type": "function", "function": {"name": "get_weather", "description": "Weather for a city",
+                                               "parameters": {"type": "object", "properties": {}}}}]  # fmt: skip
+    llm.chat(build_messages(build_system(), [], "What is the weather in Paris?"), max_tokens=4, tools=tools)
+    (tool_context,) = llm._tool_pool.queue
+    evaluated = tool_context.input_ids[: tool_context.n_tokens].tolist()  # system prompt, tool schemas, question
+    assert len(evaluated) > 100
+    llm.chat(build_messages(build_system(), [], "Thanks, and what is the capital of France?"), max_tokens=4)
+    # the answer without tools ran in another context: the next tool turn reuses the schemas' evaluation
+    assert tool_context.input_ids[: tool_context.n_tokens].tolist() == evaluated
 
 
 # a BIG-bench hhh_alignment item as the bench speaks it: 48 s, so Whisper decodes it in 30 s windows
@@ -304,6 +319,25 @@ def test_the_turn_note_can_go_with_the_question(cascade, monkeypatch):
     assert len(set(_words(result.reply_text)) & _MARKERS["fr"]) >= 2, result.reply_text  # the rule was kept
 
 
+def _many_tools() -> list[dict]:
+    """41 tool schemas, ~3,300 tokens: more than the LLM's context holds."""
+    filler = "Looks up records in the archive of the department, with paging, sorting and filtering options. " * 3
+    tools = [
+        {
+            "type": "function",
+            "function": {
+                "name": f"archive_lookup_{i}",
+                "description": filler,
+                "parameters": {"type": "object", "properties": {"query": {"type": "string"}}},
+            },
+        }
+        for i in range(40)
+    ]
+    tools.insert(25, {"type": "function", "function": {"name": "get_weather", "description": "The weather of a city",
+                      "parameters": {"type": "object", "properties": {"city": {"type": "string"}}}}})  # fmt: skip
+    return tools
+
+
 def test_more_tools_than_the_context_holds_keeps_the_relevant_ones(cascade, monkeypatch):
     """A client that offers more tool schemas than the LLM's context holds (BFCL's multi-turn APIs: 2,600-4,400
     tokens against 2,048) gets the ones its words name most, instead of llama.cpp refusing the prompt; a turn
@@ -319,20 +353,7 @@ def test_more_tools_than_the_context_holds_keeps_the_relevant_ones(cascade, monk
         yield "Done."
 
     monkeypatch.setattr(cascade.llm, "stream_chat", answer)
-    filler = "Looks up records in the archive of the department, with paging, sorting and filtering options. " * 3
-    tools = [
-        {
-            "type": "function",
-            "function": {
-                "name": f"archive_lookup_{i}",
-                "description": filler,
-                "parameters": {"type": "object", "properties": {"query": {"type": "string"}}},
-            },
-        }
-        for i in range(40)
-    ]
-    tools.insert(25, {"type": "function", "function": {"name": "get_weather", "description": "The weather of a city",
-                      "parameters": {"type": "object", "properties": {"city": {"type": "string"}}}}})  # fmt: skip
+    tools = _many_tools()
     assert cascade.llm.count_tokens([], tools) > cascade.llm.options.n_ctx
     result, _ = cascade.run(Turn(text="What is the weather in Paris today?", tools=tools, max_reply_tokens=40))
     client = [t["function"]["name"] for t in tools]
@@ -351,3 +372,27 @@ def test_more_tools_than_the_context_holds_keeps_the_relevant_ones(cascade, monk
     assert "get_weather" in [t["function"]["name"] for t in offered[-1]]
     with pytest.raises(PolyvoxError, match="context of 2048 tokens"):
         cascade.run(Turn(text="Hello?", instructions="Be brief. " * 2000))
+
+
+def test_the_tools_a_conversations_last_tool_prompt_offered_lead_its_next(cascade, monkeypatch):
+    """Tool schemas open the prompt and llama.cpp reuses the evaluation of the prefix a prompt shares with the
+    last one, so when not every tool fits, the ones the previous turn offered come first, in its order."""
+    from polyvox.engine import Conversation
+
+    offered: list[list[str]] = []
+
+    def answer(messages, max_tokens=160, tools=None, stop_flag=None):
+        offered.append([t["function"]["name"] for t in tools or []])
+        yield "Done."
+
+    monkeypatch.setattr(cascade.llm, "stream_chat", answer)
+    tools, conv = _many_tools(), Conversation()
+    cascade.run(Turn(text="What is the weather in Paris today?", tools=tools, conversation=conv, max_reply_tokens=40))
+    assert conv.state["tools_offered"] == offered[-1]
+    client = [t["function"]["name"] for t in tools]
+    assert [n for n in offered[-1] if n in client] == [n for n in client if n in offered[-1]]  # first: client's order
+    conv.state["tools_offered"] = previous = offered[-1][::-1]  # as if the last prompt had them the other way round
+    cascade.run(Turn(text="And in Rome tomorrow?", tools=tools, conversation=conv, max_reply_tokens=40))
+    kept_before = [n for n in previous if n in offered[-1]]
+    assert len(kept_before) > 10 and offered[-1][: len(kept_before)] == kept_before
+    assert offered[-1][len(kept_before) :] == [n for n in client if n in offered[-1] and n not in previous]

@@ -32,6 +32,11 @@ class LlmOptions:
     # llama.cpp contexts are single-threaded: `instances` contexts serve that many conversations at once
     # (the GGUF is memory-mapped, so extra instances cost only their KV cache, ~25 MB each at n_ctx 2048)
     instances: int = 1
+    # prompts that offer tools run in contexts of their own: llama.cpp reuses the prefix a prompt shares with
+    # the one its context evaluated last, and the tools' schemas (1,000+ tokens for a client with many) sit
+    # at the prompt's start, so a tool-less prompt between two tool turns (the answer from a tool's result,
+    # a turn that needs no tool) would make the next tool turn evaluate them all again
+    tool_contexts: bool = True
 
 
 # Prompt tokens beyond the messages' own words (Qwen2.5's ChatML template; an upper estimate):
@@ -47,7 +52,8 @@ class ParsedToolCall:
 
 
 class LlamaLLM:
-    """A GGUF chat model: a pool of `options.instances` llama.cpp contexts, one generation each at a time."""
+    """A GGUF chat model: a pool of `options.instances` llama.cpp contexts, one generation each at a time (and
+    as many again for prompts that offer tools, with `options.tool_contexts`)."""
 
     def __init__(self, model: str | Path | None = None, options: LlmOptions | None = None, fallback: bool = False):
         try:
@@ -62,28 +68,38 @@ class LlamaLLM:
 
             model = default_store().path("smollm2-135m" if fallback else "qwen2.5-coder-0.5b")
         self.path = Path(model)
-        self._pool: queue.Queue[Any] = queue.Queue()
         self.instances = max(1, self.options.instances)  # the pool's size
-        for _ in range(self.instances):
-            try:
-                llm = llama_cpp.Llama(
-                    model_path=str(self.path),
-                    n_ctx=self.options.n_ctx,
-                    n_threads=self.options.n_threads,
-                    n_threads_batch=self.options.n_threads,
-                    seed=self.options.seed,
-                    verbose=False,
-                )
-            except Exception as e:
-                raise ModelError(
-                    f"cannot load the GGUF model {self.path}: {e}", "check the file or run polyvox setup"
-                ) from e
-            self._pool.put(llm)
+        self._pool: queue.Queue[Any] = queue.Queue()  # contexts for prompts without tools
+        self._tool_pool: queue.Queue[Any] = queue.Queue() if self.options.tool_contexts else self._pool  # with tools
+        for pool in self._pools():
+            for _ in range(self.instances):
+                pool.put(self._load(llama_cpp))
+        llm = self._pool.queue[0]
         self._vocab = llm  # tokenizes for count_tokens (the vocabulary is read-only: safe beside a generation)
         self._token_counts: dict[str, int] = {}
         self.name = str(llm.metadata.get("general.name", self.path.stem))
         self._active = 0  # generations running now (over all contexts)
         self._active_lock = threading.Lock()
+
+    def _pools(self) -> list[queue.Queue[Any]]:
+        """The context pools: one, or the tool-less one and the one for prompts with tools."""
+        return [self._pool] if self._tool_pool is self._pool else [self._pool, self._tool_pool]
+
+    def _load(self, llama_cpp: Any) -> Any:
+        """One llama.cpp context of the model."""
+        try:
+            return llama_cpp.Llama(
+                model_path=str(self.path),
+                n_ctx=self.options.n_ctx,
+                n_threads=self.options.n_threads,
+                n_threads_batch=self.options.n_threads,
+                seed=self.options.seed,
+                verbose=False,
+            )
+        except Exception as e:
+            raise ModelError(
+                f"cannot load the GGUF model {self.path}: {e}", "check the file or run polyvox setup"
+            ) from e
 
     def stream_chat(
         self,
@@ -93,7 +109,8 @@ class LlamaLLM:
         stop_flag: threading.Event | None = None,
     ) -> Iterator[str]:
         """Yield the reply text piece by piece. Setting `stop_flag` ends generation at the next token."""
-        llm = self._pool.get()  # waits while every context is busy with another conversation
+        pool = self._tool_pool if tools else self._pool
+        llm = pool.get()  # waits while every context is busy with another conversation
         with self._active_lock:
             self._active += 1
             busy = self._active > 1
@@ -129,7 +146,7 @@ class LlamaLLM:
         finally:
             with self._active_lock:
                 self._active -= 1
-            self._pool.put(llm)
+            pool.put(llm)
 
     def count_tokens(self, messages: list[dict[str, Any]], tools: list[dict[str, Any]] | None = None) -> int:
         """About how many prompt tokens `messages` and the `tools` schemas take (each message's content
@@ -158,14 +175,14 @@ class LlamaLLM:
         one, so a later turn evaluates only its own words: the first turn after start-up got its first
         token ~0.4 s sooner on 2 cores (the default system prompt is ~70 tokens).
         """
-        contexts = [self._pool.get() for _ in range(self.instances)]
+        taken = [(pool, pool.get()) for pool in self._pools() for _ in range(self.instances)]
         try:
-            for llm in contexts:
+            for _, llm in taken:
                 _set_threads(llm, self.options.n_threads)
                 llm.create_chat_completion(messages=messages, max_tokens=1, temperature=0.0)
         finally:
-            for llm in contexts:
-                self._pool.put(llm)
+            for pool, llm in taken:
+                pool.put(llm)
 
 
 def _set_threads(llm: Any, n: int) -> None:
