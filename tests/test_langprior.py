@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from polyvox.audio import resample
 from polyvox.cascade.asr import Transcription, _choose, _in_order
 from polyvox.cascade.langprior import ConversationLanguage, LanguagePriorOptions
@@ -52,18 +54,34 @@ def _voiced(cascade, text: str, language: str = "en"):
     return resample(cascade.tts.synthesize(text, language), 24_000, 16_000)
 
 
+# short English phrases that Whisper base's language ID alone has heard in the packaged voice as another
+# language: which of them it mishears depends on the CPU (int8 kernels differ between AVX2 and AVX-512)
+MISHEARD = [("Hi there, how are you today?", "how are you"), ("Okay.", "ok"), ("Good night.", "night")]
+
+
+def _misheard(cascade):
+    """(audio, words it says) of the first MISHEARD phrase that language ID alone takes for another language
+    (and no rule brings back to English), or None."""
+    for text, words in MISHEARD:
+        audio = _voiced(cascade, text)
+        alone = cascade.asr.transcribe(audio, allowed=cascade._candidates)
+        if alone.language != "en" and alone.heard_as is None:
+            return audio, words
+    return None
+
+
 def test_a_short_accented_turn_stays_in_the_conversations_language(cascade):
-    accented = _voiced(cascade, "Hi there, how are you today?")
-    alone, _ = cascade.run(Turn(audio=accented, max_reply_tokens=12))
-    assert alone.trace.get("language_heard_as") is None
-    assert alone.language != "en"  # the premise: language ID alone hears this voice as Japanese
+    found = _misheard(cascade)
+    if found is None:
+        pytest.skip("language ID alone heard every phrase as English on this CPU: nothing to keep in English")
+    accented, words = found  # the premise: alone, this English turn is heard as another language
 
     conv = Conversation()
     first, _ = cascade.run(Turn(audio=_voiced(cascade, "Good morning."), conversation=conv, max_reply_tokens=12))
     assert first.language == "en"
     second, _ = cascade.run(Turn(audio=accented, conversation=conv, max_reply_tokens=12))
-    assert second.language == "en" and second.trace["language_heard_as"] == alone.language
-    assert "how are you" in second.user_transcript.lower()
+    assert second.language == "en" and second.trace["language_heard_as"] not in (None, "en")  # the prior decided
+    assert words in second.user_transcript.lower()
 
 
 def test_a_clear_switch_of_language_still_switches(cascade):
