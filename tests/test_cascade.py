@@ -218,7 +218,7 @@ def test_warmup_caches_the_system_prompt_in_every_context(cascade):
     llm.prime(build_messages(build_system(), [], "Hi"))
     assert all(c.n_tokens > 50 for c in contexts)  # system prompt + "Hi" evaluated: later turns reuse that prefix
     cascade.warmup()
-    assert all(c.n_tokens > 50 for c in [*cascade.llm._pool.queue, *cascade.llm._tool_pool.queue])
+    assert all(c.n_tokens > 50 for c in cascade.llm._pool.queue)
 
 
 def test_a_tool_less_prompt_leaves_the_tool_prompts_evaluated_prefix_in_place(cascade):
