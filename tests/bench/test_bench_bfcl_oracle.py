@@ -16,10 +16,10 @@ from typing import Any
 
 import numpy as np
 import pytest
+from bench_helpers import RecordingSpeech
 
 from polyvox.bench.core import BenchOptions, Case
 from polyvox.bench.runner import CaseContext
-from polyvox.bench.speech import Speech, Transcript
 from polyvox.bench.targets import EngineTarget
 from polyvox.engine import CancelToken, Engine, Turn
 from polyvox.events import AudioChunk, Event, TextDelta, Timings, ToolCall, TurnDone, TurnResult
@@ -27,16 +27,6 @@ from polyvox.events import AudioChunk, Event, TextDelta, Timings, ToolCall, Turn
 pytest.importorskip("bfcl_eval")
 
 Call = tuple[str, dict[str, Any]]
-
-
-class SilentSpeech(Speech):
-    """Prompt audio without a TTS, transcripts without Whisper (the oracle does not listen)."""
-
-    def render(self, text, language="en", delivery=None):
-        return np.full(8000, 0.1, np.float32)
-
-    def transcribe(self, audio, sample_rate, language=None):
-        return Transcript("", language or "en", 1.0)
 
 
 class OracleEngine(Engine):
@@ -93,7 +83,7 @@ def run_oracle(case: Case, script: list[list[Call]], tmp_path: Path) -> tuple[fl
     from polyvox.bench.benchmarks.bfcl import Bfcl
 
     options = BenchOptions(out=tmp_path)
-    ctx = CaseContext(EngineTarget(OracleEngine(script)), SilentSpeech(tmp_path / "p"), tmp_path / case.id, options)
+    ctx = CaseContext(EngineTarget(OracleEngine(script)), RecordingSpeech(tmp_path / "p"), tmp_path / case.id, options)
     return Bfcl(options).run_case(case, ctx)
 
 

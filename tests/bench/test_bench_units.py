@@ -9,13 +9,14 @@ from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
+from bench_helpers import RecordingSpeech
 
 from polyvox.bench import choice
 from polyvox.bench.core import BenchOptions, Case, SessionConfig, Summary
 from polyvox.bench.report import write_report
 from polyvox.bench.runner import Benchmark, CaseContext, run_benchmark
 from polyvox.bench.sandbox import Limits, run_python
-from polyvox.bench.speech import Speech, Transcript
+from polyvox.bench.speech import Speech
 from polyvox.bench.targets import EngineTarget
 from polyvox.server.testing import ScriptedEngine
 
@@ -336,21 +337,6 @@ def test_compare_puts_runs_side_by_side(tmp_path: Path, capsys):
     assert (tmp_path / "cmp" / "compare.png").stat().st_size > 1000
     assert main(["bench", "--compare", str(a), str(tmp_path / "nope"), "--out", str(tmp_path / "c2")]) == 1
     assert "holds no report.json" in capsys.readouterr().err
-
-
-class RecordingSpeech(Speech):
-    """Prompt audio without a TTS, transcripts without Whisper; remembers the language each reply was heard in."""
-
-    def __init__(self, cache_dir: Path) -> None:
-        super().__init__(cache_dir)
-        self.languages: list[str | None] = []
-
-    def render(self, text, language="en", delivery=None):
-        return (0.3 * np.sin(np.arange(8000) * 0.1)).astype(np.float32)
-
-    def transcribe(self, audio, sample_rate, language=None):
-        self.languages.append(language)
-        return Transcript("option a", language or "ja", 1.0)
 
 
 def test_replies_are_transcribed_in_the_case_language_unless_the_benchmark_scores_language(tmp_path):
