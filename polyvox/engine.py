@@ -18,7 +18,7 @@ from typing import Any, Literal
 import numpy as np
 
 from polyvox.audio import SAMPLE_RATE
-from polyvox.events import AudioChunk, Event, TurnDone, TurnResult
+from polyvox.events import AudioChunk, Event, TurnDone, TurnResult, UserTranscript
 
 
 @dataclass(frozen=True)
@@ -52,7 +52,7 @@ class Conversation:
     user_id: str | None = None  # durable memory key (facts, speaker profiles); None = nothing persists
     translate_to: str | None = None  # translation mode: speak what the user said in this language
     turns: int = 0  # user turns answered so far
-    state: dict[str, Any] = field(default_factory=dict)  # engine-owned (speaker tracker, baselines, …)
+    state: Any = None  # engine-owned, typed by the engine (cascade.state.CascadeState), created on first use
 
 
 @dataclass
@@ -69,6 +69,9 @@ class Turn:
     voice: str | None = None  # engine-specific voice name
     max_reply_tokens: int = 160
     conversation: Conversation | None = None  # None = a one-off turn (nothing carried over)
+    # What `audio` says, when a streaming listener (polyvox.conversation) already transcribed it: the engine
+    # then skips its own VAD and recognition and keeps `audio` (cropped to the speech) for how it was said.
+    transcript: UserTranscript | None = None
 
 
 class CancelToken:
@@ -97,6 +100,17 @@ class Engine(ABC):
 
     def warmup(self) -> None:  # noqa: B027 - optional hook, default is no warm-up
         """Load models and run a tiny pass so the first real turn is not slow."""
+
+    def transcribe(
+        self, speech: np.ndarray, conversation: Conversation, language: str | None = None, final: bool = True
+    ) -> UserTranscript | None:
+        """What `speech` ((n,) float32 at 16 kHz, cropped to the user's words) says, for a streaming listener:
+        partial transcripts while the user speaks (final=False) and the turn's transcript at its end, which
+        then comes back as `Turn.transcript`. None: this engine does not transcribe apart from answering."""
+        return None
+
+    def end_conversation(self, conversation: Conversation) -> None:  # noqa: B027 - optional hook
+        """The conversation is over: free what the engine keeps for it (caches, state)."""
 
     def run(self, turn: Turn, cancel: CancelToken | None = None) -> tuple[TurnResult, np.ndarray]:
         """Answer `turn` synchronously: (result, reply audio (n,) float32 at output_sample_rate)."""

@@ -1,6 +1,9 @@
 """Typed events an engine emits while it answers a turn (pipecat-style frames, never raw dicts).
 
 Order for one turn: [SpeechStarted, SpeechStopped] → UserTranscript → (TextDelta | AudioChunk | ToolCall)* → TurnDone.
+
+A streaming conversation (polyvox.conversation) adds, while the user speaks: SpeechStarted → PartialTranscript*
+→ [BargeIn] → EndOfTurn (with SpeechStopped) → the turn's events as above.
 """
 
 from __future__ import annotations
@@ -37,6 +40,37 @@ class UserTranscript(Event):
     text: str
     language: str
     language_probability: float = 1.0
+
+
+@dataclass(frozen=True)
+class PartialTranscript(Event):
+    """What the user has said so far in a turn still going on (replaced by the next one, then by UserTranscript)."""
+
+    text: str
+    language: str
+    audio_ms: float  # how much of the turn's speech it covers
+
+
+@dataclass(frozen=True)
+class EndOfTurn(Event):
+    """The listener decided the user's turn is over; the reply follows.
+
+    reason: "semantic" (the end-of-turn model found the words complete), "silence" (the silence limit),
+    "cap" (the longest wait for an incomplete turn), "commit" (the client said so), "input_end" (no more audio).
+    """
+
+    reason: str
+    audio_ms: float  # end of the last voiced window on the input timeline
+    wait_ms: float  # wall time from the last voiced window to the decision
+    decided_ms: float = 0.0  # input timeline when decided (audio fed by then: the silence waited for included)
+
+
+@dataclass(frozen=True)
+class BargeIn(Event):
+    """The user started speaking over the reply (not a backchannel): the reply stops here."""
+
+    audio_ms: float
+    words: str = ""  # what was heard by the time of the decision
 
 
 @dataclass(frozen=True)

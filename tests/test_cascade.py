@@ -190,12 +190,12 @@ def test_a_tool_nobody_offered_is_not_the_answer(cascade, monkeypatch):
     real = cascade.llm.stream_chat
     seen: list[object] = []
 
-    def first_invents(messages, max_tokens=160, tools=None, stop_flag=None):
+    def first_invents(messages, max_tokens=160, tools=None, stop_flag=None, **kw):
         seen.append(tools)
         if len(seen) == 1:
             yield '{"name": "Rex", "arguments": {}}'
             return
-        yield from real(messages, max_tokens=max_tokens, tools=tools, stop_flag=stop_flag)
+        yield from real(messages, max_tokens=max_tokens, tools=tools, stop_flag=stop_flag, **kw)
 
     monkeypatch.setattr(cascade.llm, "stream_chat", first_invents)
     tools = [{"type": "function", "function": {"name": "get_weather", "description": "Weather for a city",
@@ -213,12 +213,12 @@ def test_warmup_caches_the_system_prompt_in_every_context(cascade):
     from polyvox.cascade.llm import LlamaLLM, LlmOptions
 
     llm = LlamaLLM(cascade.llm.path, LlmOptions(instances=2))  # the GGUF is memory-mapped: a second copy is cheap
-    contexts = list(llm._pool.queue)
+    contexts = llm._pool.contexts
     assert [c.n_tokens for c in contexts] == [0, 0]
     llm.prime(build_messages(build_system(), [], "Hi"))
     assert all(c.n_tokens > 50 for c in contexts)  # system prompt + "Hi" evaluated: later turns reuse that prefix
     cascade.warmup()
-    assert all(c.n_tokens > 50 for c in cascade.llm._pool.queue)
+    assert all(c.n_tokens > 50 for c in cascade.llm._pool.contexts)
 
 
 def test_a_tool_less_prompt_leaves_the_tool_prompts_evaluated_prefix_in_place(cascade):
@@ -228,7 +228,7 @@ def test_a_tool_less_prompt_leaves_the_tool_prompts_evaluated_prefix_in_place(ca
     tools = [{"type": "function", "function": {"name": "get_weather", "description": "Weather for a city",
                                                "parameters": {"type": "object", "properties": {}}}}]  # fmt: skip
     llm.chat(build_messages(build_system(), [], "What is the weather in Paris?"), max_tokens=4, tools=tools)
-    (tool_context,) = llm._tool_pool.queue
+    (tool_context,) = llm._tool_pool.contexts
     evaluated = tool_context.input_ids[: tool_context.n_tokens].tolist()  # system prompt, tool schemas, question
     assert len(evaluated) > 100
     llm.chat(build_messages(build_system(), [], "Thanks, and what is the capital of France?"), max_tokens=4)
@@ -347,7 +347,7 @@ def test_more_tools_than_the_context_holds_keeps_the_relevant_ones(cascade, monk
     offered: list[object] = []
     prompts: list[list[dict]] = []
 
-    def answer(messages, max_tokens=160, tools=None, stop_flag=None):
+    def answer(messages, max_tokens=160, tools=None, stop_flag=None, **kw):
         offered.append(tools)
         prompts.append(messages)
         yield "Done."
@@ -381,17 +381,17 @@ def test_the_tools_a_conversations_last_tool_prompt_offered_lead_its_next(cascad
 
     offered: list[list[str]] = []
 
-    def answer(messages, max_tokens=160, tools=None, stop_flag=None):
+    def answer(messages, max_tokens=160, tools=None, stop_flag=None, **kw):
         offered.append([t["function"]["name"] for t in tools or []])
         yield "Done."
 
     monkeypatch.setattr(cascade.llm, "stream_chat", answer)
     tools, conv = _many_tools(), Conversation()
     cascade.run(Turn(text="What is the weather in Paris today?", tools=tools, conversation=conv, max_reply_tokens=40))
-    assert conv.state["tools_offered"] == offered[-1]
+    assert conv.state.tools_offered == offered[-1]
     client = [t["function"]["name"] for t in tools]
     assert [n for n in offered[-1] if n in client] == [n for n in client if n in offered[-1]]  # first: client's order
-    conv.state["tools_offered"] = previous = offered[-1][::-1]  # as if the last prompt had them the other way round
+    conv.state.tools_offered = previous = offered[-1][::-1]  # as if the last prompt had them the other way round
     cascade.run(Turn(text="And in Rome tomorrow?", tools=tools, conversation=conv, max_reply_tokens=40))
     kept_before = [n for n in previous if n in offered[-1]]
     assert len(kept_before) > 10 and offered[-1][: len(kept_before)] == kept_before

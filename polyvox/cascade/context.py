@@ -4,7 +4,7 @@ dialogue so far, with tool traffic folded into plain speech the 0.5B model handl
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from polyvox.cascade.languages import DEFAULT_INSTRUCTIONS, language_rule
@@ -45,7 +45,13 @@ def result_words(content: str) -> str:
     return ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in value.items())
 
 
-def build_messages(system: str, history: list[Message], user_text: str, note: str = "") -> list[dict[str, Any]]:
+def build_messages(
+    system: str,
+    history: list[Message],
+    user_text: str,
+    note: str = "",
+    rendered: Mapping[str, str] | None = None,
+) -> list[dict[str, Any]]:
     """Chat messages for the LLM: `system`, the dialogue, and `note` (turn_note) in parentheses before
     the words of the last user message: what holds for this turn only, after the cached dialogue. (Of
     the places sampled with the 0.5B model — the system message 9/12, a system message before the
@@ -57,6 +63,10 @@ def build_messages(system: str, history: list[Message], user_text: str, note: st
     the JSON, the model sometimes read it out) and the assistant's call message is dropped. The 0.5B
     model answers from that reliably but loops, calling the tool again, on template-rendered tool
     messages (measured; see tests/test_cascade.py::test_tool_call_from_voice).
+
+    `rendered` maps an earlier user message's words to the form its own turn put into the prompt (its
+    note included: CascadeState.rendered), so the dialogue is rendered exactly as it was evaluated and the
+    prompt only ever grows at its end (llama.cpp then evaluates just the new turn).
     """
     msgs: list[dict[str, Any]] = [{"role": "system", "content": system}]
     last_user: dict[str, Any] | None = None
@@ -75,6 +85,8 @@ def build_messages(system: str, history: list[Message], user_text: str, note: st
                 msgs.append(last_user)
             continue
         content = m.content
+        if m.role == "user" and rendered:
+            content = rendered.get(content, content)
         if m.role == "assistant":
             content, calls = parse_tool_calls(content)
             if calls and not content:
@@ -89,8 +101,14 @@ def build_messages(system: str, history: list[Message], user_text: str, note: st
         if at is None:
             msgs.append({"role": "system", "content": note})
         else:
-            msgs[at] = {"role": "user", "content": f"({note})\n{msgs[at]['content']}"}
+            if not msgs[at]["content"].startswith(f"({note})"):  # an earlier turn rendered with its note already
+                msgs[at] = {"role": "user", "content": with_note(note, msgs[at]["content"])}
     return msgs
+
+
+def with_note(note: str, words: str) -> str:
+    """A user message with its turn's note before the words."""
+    return f"({note})\n{words}" if note else words
 
 
 def fit_history(

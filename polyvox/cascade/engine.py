@@ -24,11 +24,12 @@ import numpy as np
 
 from polyvox.audio import SAMPLE_RATE
 from polyvox.cascade.asr import AsrOptions, WhisperASR
-from polyvox.cascade.context import build_messages, build_system, fit_history, turn_note
-from polyvox.cascade.langprior import ConversationLanguage, LanguagePriorOptions
+from polyvox.cascade.context import build_messages, build_system, fit_history, turn_note, with_note
+from polyvox.cascade.langprior import LanguagePriorOptions
 from polyvox.cascade.languages import weak_language_warning
-from polyvox.cascade.llm import LlamaLLM, LlmOptions
+from polyvox.cascade.llm import LlamaLLM, LlmOptions, PromptStats
 from polyvox.cascade.speak import SpokenReply, Voice, speak_reply
+from polyvox.cascade.state import cascade_state
 from polyvox.cascade.toolgate import rank_tools, select_tools
 from polyvox.cascade.understand import Understanding, UnderstandingOptions
 from polyvox.cascade.vad import SileroVAD, VadOptions
@@ -71,12 +72,13 @@ class CascadeConfig:
     # A conversation that outgrows the LLM's context loses its oldest turns this many at a time (see
     # context.fit_history: the prompt's start then stays cached for as many turns).
     history_drop_turns: int = 8
-    # Where a turn's note (reply language, memory, speaker, mood: context.turn_note) goes: "system" appends
-    # it to the system message; "question" puts it with the user's words, after the dialogue, so llama.cpp
-    # keeps the dialogue cached when the mood or language changes (first audio 1.9 s vs 7.1 s median over
-    # 6-minute conversations that keep their whole history, 2 cores; README "Long conversations"), but
-    # with the 0.5B model two cascade tests then fail depending on the turns before them.
-    turn_note: Literal["system", "question"] = "system"
+    # Where a turn's note (reply language, memory, speaker, mood: context.turn_note) goes: "question" puts it
+    # with the user's words, after the dialogue, and each earlier turn keeps the note it had (CascadeState.
+    # rendered), so the prompt is append-only and llama.cpp evaluates only the new turn (kv_cache keeps each
+    # conversation's evaluation); "system" appends it to the system message, which re-evaluates the whole
+    # dialogue whenever the mood, language or memory line changes (7.1 s vs 1.9 s median first audio over
+    # 6-minute conversations, 2 cores).
+    turn_note: Literal["system", "question"] = "question"
 
 
 class CascadeEngine(Engine):
@@ -143,6 +145,24 @@ class CascadeEngine(Engine):
         memory = self.understanding.memory if conv.user_id else None
         return default_registry(memory, conv.user_id, extra=self._user_tools)
 
+    def _recognise(self, speech: np.ndarray, conv: Conversation, language: str | None, record: bool) -> Any:
+        """WhisperASR on `speech` with the conversation's language prior; `record`: the turn's language
+        joins the prior (final transcripts only: partials would count one turn several times)."""
+        spoken = cascade_state(conv, self.config.language_prior).language
+        tr = self.asr.transcribe(speech, language, self._candidates, prior=spoken.weights())
+        if record and language is None and tr.text:
+            spoken.record(tr.language)
+        return tr
+
+    def transcribe(
+        self, speech: np.ndarray, conversation: Conversation, language: str | None = None, final: bool = True
+    ) -> UserTranscript | None:
+        tr = self._recognise(speech, conversation, language, record=False)  # the turn that answers it records
+        return UserTranscript(tr.text, language or tr.language, tr.language_probability)
+
+    def end_conversation(self, conversation: Conversation) -> None:
+        self.llm.forget(conversation.id)
+
     # -- the turn ---------------------------------------------------------------------------------
     def stream(self, turn: Turn, cancel: CancelToken | None = None) -> Iterator[Event]:
         cancel = cancel or CancelToken()
@@ -160,6 +180,15 @@ class CascadeEngine(Engine):
             user_text, language, lang_prob = turn.text.strip(), turn.language or "en", 1.0
         elif turn.audio is None and turn.history:  # continue after tool output (no new user input)
             user_text, language, lang_prob = "", turn.language or "en", 1.0
+        elif turn.transcript is not None and turn.audio is not None:  # a streaming listener transcribed it
+            speech = turn.audio if turn.sample_rate == SAMPLE_RATE else self._speech(turn)[0]
+            heard = turn.transcript
+            if not heard.text:
+                raise AudioInputError("speech was detected but no words could be recognised", "speak more clearly")
+            user_text, language, lang_prob = heard.text, turn.language or heard.language, heard.language_probability
+            if turn.language is None:
+                cascade_state(conv, self.config.language_prior).language.record(heard.language)
+            trace["listened"] = "streaming"
         else:
             speech, start_ms, end_ms = self._speech(turn)
             timings.vad_ms = ms()
@@ -167,13 +196,8 @@ class CascadeEngine(Engine):
             yield SpeechStopped(end_ms)
             if turn.language and turn.language not in self.asr.languages:
                 warnings.append(f"speech recognition has no '{turn.language}': transcribed without a language pin")
-            spoken = conv.state.get("language")
-            if not isinstance(spoken, ConversationLanguage):
-                spoken = conv.state["language"] = ConversationLanguage(self.config.language_prior)
-            tr = self.asr.transcribe(speech, turn.language, self._candidates, prior=spoken.weights())
+            tr = self._recognise(speech, conv, turn.language, record=True)
             timings.asr_ms = ms()
-            if turn.language is None:
-                spoken.record(tr.language)
             if tr.heard_as is not None:  # what language ID alone would have taken (see WhisperASR.transcribe)
                 trace["language_heard_as"] = tr.heard_as
             if not tr.text:
@@ -205,8 +229,9 @@ class CascadeEngine(Engine):
 
             messages = translation_messages(user_text, language, conv.translate_to)
             reply = yield from speak_reply(
-                self.llm, self.tts, messages, voice, cancel, timings, t0, max_tokens=turn.max_reply_tokens
-            )
+                self.llm, self.tts, messages, voice, cancel, timings, t0, max_tokens=turn.max_reply_tokens,
+                session=conv.id,
+            )  # fmt: skip
             trace["translated_to"] = conv.translate_to
         else:
             reply = yield from self._answer(
@@ -243,12 +268,13 @@ class CascadeEngine(Engine):
         return self.llm.options.n_ctx - max_tokens - CONTEXT_MARGIN_TOKENS
 
     def _fit_history(
-        self, system: str, history: list[Message], ask: str, note: str, tools: list[dict] | None, max_tokens: int
-    ) -> list[Message]:
+        self, system: str, history: list[Message], ask: str, note: str, tools: list[dict] | None, max_tokens: int,
+        rendered: dict[str, str] | None = None,
+    ) -> list[Message]:  # fmt: skip
         """The part of `history` that fits the LLM's context with the system prompt, `ask`, the note, `tools`
         and `max_tokens` of reply (fit_history: the oldest turns go first, history_drop_turns at a time)."""
         room = self._room(max_tokens)
-        fits = lambda h: self.llm.count_tokens(build_messages(system, h, ask, note), tools or None) <= room  # noqa: E731
+        fits = lambda h: self.llm.count_tokens(build_messages(system, h, ask, note, rendered), tools or None) <= room  # noqa: E731
         return fit_history(history, fits, self.config.history_drop_turns, keep_last=not ask)
 
     def _fit_tools(
@@ -306,6 +332,7 @@ class CascadeEngine(Engine):
         system = build_system(turn.instructions)
         note = turn_note(language, heard.mood, heard.memory, heard.speaker_line)
         history = list(turn.history)
+        state = cascade_state(conv, self.config.language_prior)
         total = SpokenReply()
         ask = user_text  # the user's words, until they go into the history with a tool call
         refused = False  # the model called a tool nobody offered: answer again, without tools
@@ -320,18 +347,23 @@ class CascadeEngine(Engine):
             in_system = self.config.turn_note == "system" or offered or continuing
             top, end = (f"{system} {note}", "") if in_system else (system, note)
             if offered:
-                before = conv.state.get("tools_offered", ())
+                before = state.tools_offered
                 offered = self._fit_tools(top, history, ask, end, offered, turn.max_reply_tokens, trace, before)
-                conv.state["tools_offered"] = [t.get("function", t).get("name") for t in offered]
-            kept = self._fit_history(top, history, ask, end, offered, turn.max_reply_tokens)
+                state.tools_offered = [t.get("function", t).get("name") for t in offered]
+            kept = self._fit_history(top, history, ask, end, offered, turn.max_reply_tokens, state.rendered)
             if len(kept) < len(history):
                 trace["history_dropped"] = len(history) - len(kept)  # messages left out of the prompt
-            messages = build_messages(top, kept, ask, end)
+            messages = build_messages(top, kept, ask, end, state.rendered)
             self._check_fits(messages, offered, turn.max_reply_tokens)
+            if ask and end:  # later turns render these words exactly so (the prompt stays append-only)
+                state.remember_rendered(ask, with_note(end, ask))
+            stats = PromptStats()
             reply = yield from speak_reply(
                 self.llm, self.tts, messages, voice, cancel, timings, t0,
                 tools=offered or None, max_tokens=turn.max_reply_tokens, audio_before=total.audio_samples,
+                session=conv.id, stats=stats,
             )  # fmt: skip
+            _add_prompt_stats(trace, stats)
             total.text = f"{total.text} {reply.text}".strip()
             total.audio_samples += reply.audio_samples
             if cancel.cancelled:
@@ -364,3 +396,9 @@ class CascadeEngine(Engine):
                 trace["tool_calls"] = client_calls
                 break
         return total
+
+
+def _add_prompt_stats(trace: dict[str, Any], stats: PromptStats) -> None:
+    """The trace's count of prompt tokens and of those evaluated (not found in the conversation's cache)."""
+    trace["prompt_tokens"] = trace.get("prompt_tokens", 0) + stats.prompt_tokens
+    trace["prompt_tokens_evaluated"] = trace.get("prompt_tokens_evaluated", 0) + stats.evaluated_tokens

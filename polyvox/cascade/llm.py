@@ -8,7 +8,6 @@ with `<tool_call>{"name": ..., "arguments": {...}}</tool_call>`, which `ToolCall
 from __future__ import annotations
 
 import json
-import queue
 import re
 import threading
 from collections.abc import Iterator
@@ -16,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from polyvox.cascade.kv_cache import ContextPool
 from polyvox.errors import ModelError
 
 
@@ -47,6 +47,15 @@ TOOLS_TEMPLATE_TOKENS = 90  # the "# Tools ... <tools></tools> ... <tool_call>" 
 TOKEN_COUNT_CACHE = 4096  # texts whose token counts are remembered
 
 
+@dataclass
+class PromptStats:
+    """What one generation's prompt cost: its length, and how much of it the context had to evaluate."""
+
+    prompt_tokens: int = 0  # the whole prompt
+    evaluated_tokens: int = 0  # the part not found in the context's cache (the rest was reused)
+    restored: bool = False  # the conversation's state was brought back into the context first
+
+
 @dataclass(frozen=True)
 class ParsedToolCall:
     name: str
@@ -71,26 +80,34 @@ class LlamaLLM:
             model = default_store().path("smollm2-135m" if fallback else "qwen2.5-coder-0.5b")
         self.path = Path(model)
         self.instances = max(1, self.options.instances)  # the pool's size
-        self._pool: queue.Queue[Any] = queue.Queue()  # contexts for prompts without tools
-        self._tool_pool: queue.Queue[Any] = queue.Queue() if self.options.tool_contexts else self._pool  # with tools
-        for pool in self._pools():
-            for _ in range(self.instances):
-                pool.put(self._load(llama_cpp))
-        llm = self._pool.queue[0]
+        # contexts for prompts without tools, and (tool_contexts) for prompts with tools; each pool keeps every
+        # conversation's own evaluation (kv_cache.ContextPool), so a turn evaluates only its new tokens
+        self._pool = ContextPool([self._load(llama_cpp) for _ in range(self.instances)])
+        self._tool_pool = (
+            ContextPool([self._load(llama_cpp) for _ in range(self.instances)])
+            if self.options.tool_contexts
+            else self._pool
+        )
+        llm = self._pool.contexts[0]
         self._vocab = llm  # tokenizes for count_tokens (the vocabulary is read-only: safe beside a generation)
         self._token_counts: dict[str, int] = {}
         self.name = str(llm.metadata.get("general.name", self.path.stem))
         self._active = 0  # generations running now (over all contexts)
         self._active_lock = threading.Lock()
 
-    def _pools(self) -> list[queue.Queue[Any]]:
+    def _pools(self) -> list[ContextPool]:
         """The context pools: one, or the tool-less one and the one for prompts with tools."""
         return [self._pool] if self._tool_pool is self._pool else [self._pool, self._tool_pool]
 
+    def forget(self, session: str) -> None:
+        """A conversation ended: free the llama.cpp state kept for it."""
+        for pool in self._pools():
+            pool.forget(session)
+
     def _load(self, llama_cpp: Any) -> Any:
-        """One llama.cpp context of the model."""
+        """One llama.cpp context of the model, counting the prompt tokens it evaluates (PromptStats)."""
         try:
-            return llama_cpp.Llama(
+            llm = llama_cpp.Llama(
                 model_path=str(self.path),
                 n_ctx=self.options.n_ctx,
                 n_threads=self.options.n_threads,
@@ -102,6 +119,16 @@ class LlamaLLM:
             raise ModelError(
                 f"cannot load the GGUF model {self.path}: {e}", "check the file or run polyvox setup"
             ) from e
+        evaluate = llm.eval
+        llm._polyvox_prompt_eval = None  # tokens the first eval() of a generation took: the prompt's uncached part
+
+        def counting_eval(tokens: Any) -> None:
+            if llm._polyvox_prompt_eval is None:
+                llm._polyvox_prompt_eval = len(tokens)
+            evaluate(tokens)
+
+        llm.eval = counting_eval
+        return llm
 
     def stream_chat(
         self,
@@ -109,10 +136,20 @@ class LlamaLLM:
         max_tokens: int = 160,
         tools: list[dict[str, Any]] | None = None,
         stop_flag: threading.Event | None = None,
+        session: str | None = None,
+        stats: PromptStats | None = None,
     ) -> Iterator[str]:
-        """Yield the reply text piece by piece. Setting `stop_flag` ends generation at the next token."""
+        """Yield the reply text piece by piece. Setting `stop_flag` ends generation at the next token.
+
+        `session`: the conversation this prompt continues (its earlier evaluation is reused, kv_cache);
+        `stats` is filled with the prompt's size and the part of it evaluated now.
+        """
         pool = self._tool_pool if tools else self._pool
-        llm = pool.get()  # waits while every context is busy with another conversation
+        restores = pool.stats.restores
+        llm = pool.acquire(session)  # waits while every context is busy with another conversation
+        llm._polyvox_prompt_eval = None
+        if stats is not None:
+            stats.restored = pool.stats.restores > restores
         with self._active_lock:
             self._active += 1
             busy = self._active > 1
@@ -135,6 +172,9 @@ class LlamaLLM:
             )
             try:
                 for chunk in stream:
+                    if stats is not None and not stats.prompt_tokens and llm._polyvox_prompt_eval is not None:
+                        stats.evaluated_tokens = llm._polyvox_prompt_eval
+                        stats.prompt_tokens = int(llm.n_tokens)
                     if stop_flag is not None and stop_flag.is_set():
                         break
                     delta = chunk["choices"][0].get("delta", {})
@@ -148,7 +188,7 @@ class LlamaLLM:
         finally:
             with self._active_lock:
                 self._active -= 1
-            pool.put(llm)
+            pool.release(llm)
 
     def count_tokens(self, messages: list[dict[str, Any]], tools: list[dict[str, Any]] | None = None) -> int:
         """About how many prompt tokens `messages` and the `tools` schemas take (each message's content
@@ -178,14 +218,14 @@ class LlamaLLM:
         token ~0.4 s sooner on 2 cores (the default system prompt is ~70 tokens). The tool contexts are left
         cold: a tool prompt shares only the system prompt's first words, the turn's note and the tools come next.
         """
-        contexts = [self._pool.get() for _ in range(self.instances)]
+        contexts = [self._pool.acquire(None) for _ in range(self.instances)]
         try:
             for llm in contexts:
                 _set_threads(llm, self.options.n_threads)
                 llm.create_chat_completion(messages=messages, max_tokens=1, temperature=0.0)
         finally:
             for llm in contexts:
-                self._pool.put(llm)
+                self._pool.release(llm)
 
 
 def _set_threads(llm: Any, n: int) -> None:

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from polyvox.cascade.llm import LlamaLLM, ParsedToolCall, ToolCallFilter, parse_tool_calls
+from polyvox.cascade.llm import LlamaLLM, ParsedToolCall, PromptStats, ToolCallFilter, parse_tool_calls
 from polyvox.cascade.text import ClauseSplitter, CodeFenceFilter, speakable
 from polyvox.cascade.tts import DEFAULT_PROSODY, TTS, Prosody
 from polyvox.engine import CancelToken
@@ -54,11 +54,14 @@ def speak_reply(
     tools: list[dict[str, Any]] | None = None,
     max_tokens: int = 160,
     audio_before: int = 0,
+    session: str | None = None,
+    stats: PromptStats | None = None,
 ) -> Generator[Event, None, SpokenReply]:
     """Stream the LLM's reply to `messages` as TextDelta and AudioChunk events (24 kHz).
 
     timings.llm_first_token_ms / tts_first_audio_ms are set (relative to t0) if not yet set.
     `audio_before`: samples already spoken this turn (a pause is put before this round's audio).
+    `session`: the conversation (its llama.cpp evaluation is reused); `stats`: filled with the prompt's cost.
     """
     sr = tts.sample_rate
     tokens: queue.Queue[object] = queue.Queue()
@@ -73,7 +76,10 @@ def speak_reply(
 
     def produce() -> None:
         try:
-            for piece in llm.stream_chat(messages, max_tokens=max_tokens, tools=tools, stop_flag=stop):
+            pieces = llm.stream_chat(
+                messages, max_tokens=max_tokens, tools=tools, stop_flag=stop, session=session, stats=stats
+            )
+            for piece in pieces:
                 tokens.put(piece)
                 llm_may_run.wait()
         except BaseException as e:  # re-raised in the consumer

@@ -1,6 +1,6 @@
 """Listening beyond the words: the user's emotion, who is speaking, and what memory knows about them.
 
-Per-conversation state (speaker tracker, prosody baselines) lives in `Conversation.state`; durable
+Per-conversation state (speaker tracker, prosody baselines) lives in `CascadeState`; durable
 state (facts, turns, speaker profiles) in the SQLite MemoryStore, used only when the conversation has a
 `user_id`. With a user, memories nearest in meaning to what was said (e5 embeddings) lead the memory
 line of the system prompt, and stored preferences apply: a preferred language answers a turn whose
@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from polyvox.cascade.state import cascade_state
 from polyvox.cascade.tts import DEFAULT_PROSODY, Prosody
 from polyvox.engine import Conversation
 from polyvox.errors import PolyvoxError
@@ -138,7 +139,7 @@ class Understanding:
         speaker = self._speaker(conv, speech, heard) if speech is not None else None
         estimate = None
         if self.recognizer is not None and speech is not None:
-            baselines = conv.state.setdefault("baselines", {})
+            baselines = cascade_state(conv).baselines
             baseline = baselines.get(speaker or "user")
             estimate = self.recognizer.predict(speech, text, language, baseline=baseline.mean if baseline else None)
             if baseline is None:
@@ -225,10 +226,11 @@ class Understanding:
             return None
         from polyvox.speakers import SpeakerTracker
 
-        tracker = conv.state.get("speakers")
+        state = cascade_state(conv)
+        tracker = state.speakers
         if tracker is None:
             saved = self._load_tracker(conv)
-            tracker = conv.state["speakers"] = saved or SpeakerTracker(encoder=self.encoder)
+            tracker = state.speakers = saved or SpeakerTracker(encoder=self.encoder)
         try:
             match = tracker.identify(speech)
         except PolyvoxError as e:
@@ -264,7 +266,7 @@ class Understanding:
             mem.log_turn(conv.user_id, conv.id, "user", user_text, language)
             if reply_text:
                 mem.log_turn(conv.user_id, conv.id, "assistant", reply_text, language)
-            tracker = conv.state.get("speakers")
+            tracker = cascade_state(conv).speakers
             if tracker is not None and tracker.profiles:
                 mem.save_speaker(f"tracker-{conv.user_id}", tracker.to_json())
         except PolyvoxError as e:

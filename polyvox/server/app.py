@@ -24,10 +24,10 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from starlette.websockets import WebSocketDisconnect, WebSocketState
 
 from polyvox.engine import Engine
+from polyvox.listen.vad import ScorerSource
 from polyvox.server.config import Limits
 from polyvox.server.protocol import ProtocolError, ServerEvent, error_event
 from polyvox.server.session import RealtimeSession
-from polyvox.server.turn_detection import ScorerSource
 
 log = logging.getLogger(__name__)
 

@@ -11,12 +11,12 @@ from __future__ import annotations
 import copy
 from collections.abc import Collection
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from openai.types.realtime import RealtimeSessionCreateRequest
 
+from polyvox.listen.vad import VadConfig
 from polyvox.server.protocol import PCM_BYTES_PER_MS, PCM_RATE, ProtocolError
-from polyvox.server.turn_detection import VadConfig
 
 # semantic_vad has no semantic model here: its eagerness picks the silence that ends a turn
 EAGERNESS_SILENCE_MS = {"low": 1200, "medium": 700, "auto": 700, "high": 350}
@@ -48,7 +48,8 @@ class Limits:
 class TurnDetectionConfig:
     """Server VAD on (the protocol's server_vad / semantic_vad)."""
 
-    vad: VadConfig
+    vad: VadConfig  # silence_duration_ms: server_vad's end of turn; semantic_vad's longest wait
+    mode: Literal["server_vad", "semantic_vad"] = "server_vad"  # semantic: the end-of-turn model decides sooner
     create_response: bool = True  # respond when speech stops
     interrupt_response: bool = True  # speech during a response cancels it (barge-in)
 
@@ -207,6 +208,7 @@ def _turn_detection(td: dict[str, Any] | None) -> TurnDetectionConfig | None:
         )
     return TurnDetectionConfig(
         vad=vad,
+        mode="semantic_vad" if td.get("type") == "semantic_vad" else "server_vad",
         create_response=td.get("create_response") is not False,
         interrupt_response=td.get("interrupt_response") is not False,
     )

@@ -81,6 +81,12 @@ class Item:
         )
         return RealtimeConversationItemUserMessage(type="message", role="user", content=[part], **base)
 
+    def heard_until(self, audio_end_ms: float) -> None:
+        """The text only of what was heard by `audio_end_ms` (the server's own estimate after a barge-in);
+        the audio and its alignment stay, so the client's `conversation.item.truncate` can still refine it."""
+        if self.spans:
+            self.text = "".join(t for end, t in self.spans if end <= audio_end_ms + 1e-6).strip()
+
     def truncate(self, audio_end_ms: float) -> None:
         """Keep only what the listener heard: audio up to `audio_end_ms` and the text spoken by then."""
         if self.spans:
@@ -173,6 +179,18 @@ class Conversation:
         if not i.text:
             return None
         return Message(i.role or "user", i.text)
+
+    def history(self) -> list[Message]:
+        """The conversation as the engine's messages (a snapshot; safe to call from a listener's thread)."""
+        for _ in range(3):  # the event loop may add an item meanwhile: take the snapshot again
+            try:
+                items = list(self.items.values())
+                break
+            except RuntimeError:
+                continue
+        else:
+            items = []
+        return [m for i in items if (m := self._message(i)) is not None]
 
     def pending_audio(self) -> list[Item]:
         """User audio items the engine has not transcribed yet (answered by the next turn)."""

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -24,7 +24,7 @@ from openai.types.realtime.conversation_item_input_audio_transcription_completed
 from polyvox.audio import resample
 from polyvox.engine import CancelToken, Engine, Turn
 from polyvox.errors import PolyvoxError
-from polyvox.events import AudioChunk, TextDelta, ToolCall, TurnDone, TurnResult, UserTranscript
+from polyvox.events import AudioChunk, Event, TextDelta, ToolCall, TurnDone, TurnResult, UserTranscript
 from polyvox.server.conversation import Conversation, Item
 from polyvox.server.protocol import PCM_RATE, ServerEvent, build, encode_pcm16, new_id
 
@@ -54,8 +54,13 @@ class ResponseRun:
         conversation: Conversation,
         options: ResponseOptions,
         emit: Emit,
+        source: AsyncIterator[Event] | None = None,
+        on_cancel: Callable[[], None] | None = None,
     ) -> None:
         self.id = new_id("resp")
+        self.source = source  # the events of a turn run elsewhere (the session's listener); None: run `turn` here
+        self.on_cancel = on_cancel  # stops that turn
+        self.first_audio_at: float | None = None  # perf_counter of the first audio delta sent
         self.engine, self.turn, self.transcribes = engine, turn, transcribes
         self.conversation, self.options, self.emit = conversation, options, emit
         self.token = CancelToken()
@@ -158,6 +163,8 @@ class ResponseRun:
             return
         msg = self._open_message()
         samples = resample(ev.samples, ev.sample_rate, PCM_RATE)  # (n,) float32 at 24 kHz
+        if self.first_audio_at is None:
+            self.first_audio_at = time.perf_counter()
         msg.audio_ms += len(samples) * 1000 / PCM_RATE
         if ev.text:
             msg.spans.append((msg.audio_ms, ev.text))
@@ -214,7 +221,8 @@ class ResponseRun:
         self.emit(build(rt.ResponseCreatedEvent, response=self._response("in_progress")))
         t0 = time.perf_counter()
         try:
-            async for ev in self.engine.respond(self.turn, self.token):
+            events = self.source if self.source is not None else self.engine.respond(self.turn, self.token)
+            async for ev in events:
                 if isinstance(ev, UserTranscript):
                     self._on_transcript(ev)
                 elif isinstance(ev, TextDelta):
@@ -278,6 +286,8 @@ class ResponseRun:
             return
         self.cancel_reason = reason
         self.token.set()
+        if self.on_cancel is not None:
+            self.on_cancel()
         self.task.cancel()
         await asyncio.gather(self.task, return_exceptions=True)
 

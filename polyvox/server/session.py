@@ -6,9 +6,10 @@ Every refused client event becomes an `error` event; nothing a client sends rais
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import numpy as np
@@ -17,7 +18,19 @@ from openai.types.realtime.realtime_server_event import ConversationItemRetrieve
 from pydantic import BaseModel
 
 from polyvox.audio import SAMPLE_RATE, resample
-from polyvox.engine import Engine
+from polyvox.conversation import ConversationSession, Judge, ListenOptions
+from polyvox.engine import Engine, Turn
+from polyvox.events import (
+    BargeIn,
+    EndOfTurn,
+    Event,
+    PartialTranscript,
+    SpeechStarted,
+    SpeechStopped,
+    TurnDone,
+    UserTranscript,
+)
+from polyvox.listen.vad import SpeechScorer
 from polyvox.server.config import (
     Limits,
     check_extension,
@@ -39,12 +52,10 @@ from polyvox.server.protocol import (
     parse_client_event,
 )
 from polyvox.server.response import Emit, ResponseOptions, ResponseRun
-from polyvox.server.turn_detection import SpeechScorer, TurnDetector, VadEvent
 
 log = logging.getLogger(__name__)
 
 MIN_COMMIT_MS = 100  # a commit needs at least this much audio (as the protocol requires)
-VAD_KEEP_MARGIN_MS = 200  # in VAD mode, audio kept before speech beyond prefix_padding_ms
 
 
 def _pcm_to_float(pcm: np.ndarray | bytes | bytearray) -> np.ndarray:
@@ -80,9 +91,11 @@ class RealtimeSession:
         limits: Limits,
         model: str = "polyvox",
         translate_to: str | None = None,
+        judge: Judge | None = None,
     ) -> None:
         self.id = new_id("sess")
         self.engine, self.scorers, self.emit, self.limits = engine, scorers, emit, limits
+        self.judge = judge  # the end-of-turn model (semantic_vad); None: semantic_vad falls back to silence
         self.languages = speakable(engine)
         self.session: dict[str, Any] = default_session(model)
         self.url_error: ProtocolError | None = None  # a bad ?translate_to=, reported after session.created
@@ -97,9 +110,14 @@ class RealtimeSession:
         self.buffer = bytearray()  # uncommitted input: pcm16 LE at 24 kHz
         self.buffer_start_ms = 0.0  # input timeline position of buffer[0]
         self.total_ms = 0.0  # input audio appended over the session
-        self.detector: TurnDetector | None = None
+        self.listener: ConversationSession | None = None  # turn detection on: it hears, decides and answers
+        self.resampler: Any = None  # 24 kHz input -> 16 kHz for the listener (streaming, no edge effects)
         self.speech: tuple[str, int] | None = None  # (item id, audio_start_ms) while the user speaks
+        self.speech_announced = False  # speech_started was sent for self.speech (deferred over a reply)
+        self.partial = ""  # the live transcript sent so far (transcription.delta events) for self.speech
+        self.reply_events: asyncio.Queue[Event | None] | None = None  # the listener's reply -> its ResponseRun
         self.response: ResponseRun | None = None
+        self.tasks: set[asyncio.Future[None]] = set()  # barge-ins in progress
         self.dropped: set[str] = set()  # responses whose unsent audio deltas the sender drops
         self.bucket = TokenBucket(limits.events_per_second, limits.event_burst)
         self.last_rate_error = 0.0
@@ -118,7 +136,11 @@ class RealtimeSession:
         """The connection is gone: stop the engine and drop everything."""
         if self.responding:
             await self.response.cancel("client_cancelled")
-        self.response, self.detector, self.buffer = None, None, bytearray()
+        if self.listener is not None:
+            self.listener.close()
+        else:
+            self.engine.end_conversation(self.conversation.state)
+        self.response, self.listener, self.buffer = None, None, bytearray()
         self.conversation.items.clear()
 
     @property
@@ -160,62 +182,146 @@ class RealtimeSession:
         self.emit(build(rt.SessionUpdatedEvent, session=session_payload(self.session, self.id)))
 
     def _reset_detector(self) -> None:
+        """(Re)start listening with the session's turn detection (none: manual commits)."""
+        import soxr
+
+        if self.listener is not None:
+            self.listener.close(end_conversation=False)
         td = self.config.turn_detection
-        self.detector = TurnDetector(td.vad, self.scorers(), PCM_RATE, self.total_ms) if td else None
-        self.speech = None
+        self.listener, self.speech = None, None
+        if td is None:
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            loop = None
+        options = ListenOptions(vad=td.vad, mode=td.mode, interrupt=td.interrupt_response, respond=td.create_response)
+
+        def hop(ev: Event) -> None:  # listener threads -> the event loop
+            if loop is None:
+                self._on_listen(ev)
+            else:
+                loop.call_soon_threadsafe(self._on_listen, ev)
+
+        self.listener = ConversationSession(
+            self.engine, self._make_turn, hop, self.scorers(), options, self.judge, self.conversation.state
+        )
+        self.resampler = soxr.ResampleStream(PCM_RATE, SAMPLE_RATE, 1, dtype="float32", quality="HQ")
 
     async def _on_input_audio_buffer_append(self, ev: rt.InputAudioBufferAppendEvent) -> None:
         pcm = decode_pcm16(ev.audio, self.limits.max_append_bytes, ev.event_id)
         if len(pcm) == 0:
             return
         buffered_ms = len(self.buffer) / PCM_BYTES_PER_MS
-        if self.detector is None and buffered_ms + len(pcm) / PCM_RATE * 1000 > self.limits.max_buffer_ms:
+        if self.listener is None and buffered_ms + len(pcm) / PCM_RATE * 1000 > self.limits.max_buffer_ms:
             raise ProtocolError(
                 "input_audio_buffer_full",
                 f"the input buffer holds at most {self.limits.max_buffer_ms} ms: commit or clear it",
                 "audio",
                 ev.event_id,
             )
-        self.buffer += pcm.tobytes()
         self.total_ms += len(pcm) * 1000 / PCM_RATE
-        if self.detector is None:
+        if self.listener is None:
+            self.buffer += pcm.tobytes()
             return
-        for vad in self.detector.feed(_pcm_to_float(pcm)):
-            await self._on_vad(vad)
-        if self.speech is None:  # not speaking: keep only what a later start may pad with
-            keep_ms = self.detector.config.prefix_padding_ms + VAD_KEEP_MARGIN_MS
-            self._drop_before(self.total_ms - keep_ms)
-        elif len(self.buffer) / PCM_BYTES_PER_MS > self.limits.max_buffer_ms:  # a 2-minute monologue: cut here
-            await self._on_vad(VadEvent("stopped", round(self.total_ms)))
-            self.detector.speaking = False
+        self.listener.speaking_reply = self.responding
+        self.listener.push(self.resampler.resample_chunk(_pcm_to_float(pcm)))
 
-    def _drop_before(self, ms: float) -> None:
-        n = int(max(0.0, ms - self.buffer_start_ms) * PCM_RATE / 1000) * 2
-        if n > 0:
-            del self.buffer[: min(n, len(self.buffer))]
-            self.buffer_start_ms += n / PCM_BYTES_PER_MS
-
-    async def _on_vad(self, vad: VadEvent) -> None:
+    # -- the listener (turn detection on) -----------------------------------------------------------
+    def _on_listen(self, ev: Event) -> None:
+        """One event of the listener, on the event loop: Realtime events out, the reply into its response."""
+        if self.listener is None:
+            return
         td = self.config.turn_detection
-        if vad.kind == "started":
-            item_id = new_id("item")
-            self.speech = (item_id, vad.audio_ms)
-            self.emit(build(rt.InputAudioBufferSpeechStartedEvent, audio_start_ms=vad.audio_ms, item_id=item_id))
-            if td and td.interrupt_response and self.responding:
-                await self._cancel("turn_detected")
+        if isinstance(ev, SpeechStarted):
+            self.speech, self.partial, self.speech_announced = (new_id("item"), round(ev.audio_ms)), "", False
+            if not (self.responding and td and td.interrupt_response):
+                self._announce_speech()  # over a reply it waits for BargeIn: a backchannel is not a turn
+        elif isinstance(ev, PartialTranscript):
+            self._on_partial(ev)
+        elif isinstance(ev, BargeIn):
+            if self.responding and td and td.interrupt_response:
+                self._announce_speech()
+                task = asyncio.ensure_future(self._barge_in())
+                self.tasks.add(task)
+                task.add_done_callback(self.tasks.discard)
+        elif isinstance(ev, SpeechStopped):
+            if self.speech is not None and not self.speech_announced:  # a backchannel over the reply: heard, let be
+                self.speech = None
+        elif isinstance(ev, EndOfTurn):
+            self._on_end_of_turn(ev)
+        elif self.reply_events is not None:  # the reply's own events
+            self.reply_events.put_nowait(ev)
+            if isinstance(ev, TurnDone):
+                self.reply_events.put_nowait(None)
+                self.reply_events = None
+
+    def _announce_speech(self) -> None:
+        if self.speech is not None and not self.speech_announced:
+            self.speech_announced = True
+            item_id, start_ms = self.speech
+            self.emit(build(rt.InputAudioBufferSpeechStartedEvent, audio_start_ms=start_ms, item_id=item_id))
+
+    def _on_partial(self, ev: PartialTranscript) -> None:
+        """Partial transcripts go out as transcription deltas while they only grow (clients append deltas);
+        a revision waits for the final transcript (`.completed` carries it whole)."""
+        if self.speech is None or not self.speech_announced or not ev.text.startswith(self.partial):
             return
-        if self.speech is None:
+        delta, self.partial = ev.text[len(self.partial) :], ev.text
+        if delta:
+            self.emit(
+                build(
+                    rt.ConversationItemInputAudioTranscriptionDeltaEvent,
+                    item_id=self.speech[0],
+                    content_index=0,
+                    delta=delta,
+                )
+            )
+
+    async def _barge_in(self) -> None:
+        """The user spoke over the reply: stop it; the conversation keeps only what was played."""
+        run = self.response
+        if run is None or not self.responding:
             return
-        item_id, start_ms = self.speech
+        await self._cancel("turn_detected")
+        msg = run.message
+        if msg is not None and msg.has_audio and run.first_audio_at is not None:
+            played_ms = (time.perf_counter() - run.first_audio_at) * 1000  # the client plays as it receives
+            if played_ms < msg.audio_ms:
+                msg.heard_until(played_ms)
+
+    def _on_end_of_turn(self, ev: EndOfTurn) -> None:
+        td = self.config.turn_detection
+        item_id = self.speech[0] if self.speech else new_id("item")
+        self._announce_speech()
         self.speech = None
-        self.emit(build(rt.InputAudioBufferSpeechStoppedEvent, audio_end_ms=vad.audio_ms, item_id=item_id))
-        self._drop_before(start_ms)
-        self._commit(item_id)
-        if td and td.create_response and not self.responding:
-            self._respond(None)
+        self.emit(build(rt.InputAudioBufferSpeechStoppedEvent, audio_end_ms=round(ev.decided_ms), item_id=item_id))
+        item = Item(item_id, "message", role="user", has_audio=True)
+        prev = self.conversation.add(item)
+        self.emit(build(rt.InputAudioBufferCommittedEvent, item_id=item_id, previous_item_id=prev))
+        self._item_added(item, prev)
+        if not (td and td.create_response):
+            return
+        if self.responding:  # a reply still runs (interruption off): the listener's reply for this turn is not used
+            self.listener.cancel_reply()
+            return
+        self.reply_events = asyncio.Queue()
+
+        async def events(queue: asyncio.Queue[Event | None]) -> AsyncIterator[Event]:
+            while (item := await queue.get()) is not None:
+                yield item
+
+        self._respond(None, source=events(self.reply_events), transcribes=[item])
+
+    def _make_turn(self, speech: np.ndarray, heard: UserTranscript | None) -> Turn:
+        """The listener's turn (called from its threads): the conversation so far and the session's settings."""
+        turn = Turn(audio=speech, sample_rate=SAMPLE_RATE, transcript=heard, conversation=self.conversation.state)
+        turn.history = self.conversation.history()
+        self._apply(turn, rt.RealtimeResponseCreateParams())
+        return turn
 
     async def _on_input_audio_buffer_commit(self, ev: rt.InputAudioBufferCommitEvent) -> None:
-        if len(self.buffer) / PCM_BYTES_PER_MS < MIN_COMMIT_MS:
+        if self.listener is None and len(self.buffer) / PCM_BYTES_PER_MS < MIN_COMMIT_MS:
             raise ProtocolError(
                 "input_audio_buffer_commit_empty",
                 f"buffer too small: expected at least {MIN_COMMIT_MS} ms of audio, have "
@@ -223,10 +329,17 @@ class RealtimeSession:
                 None,
                 ev.event_id,
             )
+        if self.listener is not None:  # turn detection on: the client ends the turn being heard now
+            if not self.listener.end_input():
+                raise ProtocolError(
+                    "input_audio_buffer_commit_empty",
+                    "no speech is being heard: nothing to commit",
+                    None,
+                    ev.event_id,
+                )
+            return
         item_id = self.speech[0] if self.speech else new_id("item")
         self._commit(item_id)
-        if self.detector is not None:
-            self._reset_detector()
 
     def _commit(self, item_id: str) -> None:
         """The whole buffer becomes a user audio item (16 kHz for the engine); the buffer empties."""
@@ -245,8 +358,9 @@ class RealtimeSession:
     async def _on_input_audio_buffer_clear(self, ev: rt.InputAudioBufferClearEvent) -> None:
         self.buffer_start_ms += len(self.buffer) / PCM_BYTES_PER_MS
         self.buffer = bytearray()
-        if self.detector is not None:
-            self._reset_detector()
+        if self.listener is not None:
+            self.listener.clear()
+            self.speech = None
         self.emit(build(rt.InputAudioBufferClearedEvent))
 
     # -- conversation ------------------------------------------------------------------------------
@@ -320,11 +434,9 @@ class RealtimeSession:
         self.dropped.add(self.response.id)  # unsent audio of a cancelled response is never sent
         await self.response.cancel(reason)
 
-    def _respond(self, params: rt.RealtimeResponseCreateParams | None) -> None:
-        """Start a response for the conversation so far (response.create params override the session)."""
+    def _apply(self, turn: Turn, p: rt.RealtimeResponseCreateParams) -> ResponseOptions:
+        """The session's settings, overridden by response.create's `p`, onto `turn`; the response's options."""
         cfg = self.config
-        p = params or rt.RealtimeResponseCreateParams()
-        turn, transcribes = self.conversation.build_turn()
         self.conversation.state.translate_to = cfg.translate_to  # read by the engine for every turn
         tools = [t.model_dump(exclude_none=True) for t in p.tools] if p.tools is not None else list(cfg.tools)
         tool_choice = p.tool_choice if isinstance(p.tool_choice, str) else cfg.tool_choice
@@ -336,15 +448,39 @@ class RealtimeSession:
         asked = p.audio.output.voice if p.audio and p.audio.output and p.audio.output.voice else None
         turn.voice = engine_voice(asked) if asked else cfg.voice
         modality = (p.output_modalities or cfg.output_modalities or ["audio"])[0]
-        options = ResponseOptions(
+        return ResponseOptions(
             modality=modality,
             voice=turn.voice,
             in_conversation=p.conversation != "none",
             metadata=dict(p.metadata) if p.metadata else None,
         )
+
+    def _respond(
+        self,
+        params: rt.RealtimeResponseCreateParams | None,
+        source: AsyncIterator[Event] | None = None,
+        transcribes: list[Item] | None = None,
+    ) -> None:
+        """Start a response for the conversation so far (response.create params override the session);
+        `source`: the listener's reply events, instead of an engine turn run here."""
+        p = params or rt.RealtimeResponseCreateParams()
+        if source is None:
+            turn, transcribes = self.conversation.build_turn()
+        else:
+            turn = Turn(conversation=self.conversation.state)
+        options = self._apply(turn, p)
         if not options.in_conversation:
             transcribes = []
-        self.response = ResponseRun(self.engine, turn, transcribes, self.conversation, options, self.emit)
+        self.response = ResponseRun(
+            self.engine,
+            turn,
+            transcribes or [],
+            self.conversation,
+            options,
+            self.emit,
+            source=source,
+            on_cancel=self.listener.cancel_reply if source is not None and self.listener else None,
+        )
         self.dropped.discard(self.response.id)
         self.response.start()
 

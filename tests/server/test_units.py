@@ -10,10 +10,10 @@ from openai.types import realtime as rt
 from realtime_helpers import RATE
 
 from polyvox.audio import load_audio
+from polyvox.listen.vad import EnergyScorer, SileroModel, TurnDetector, VadConfig
 from polyvox.server.conversation import Conversation, Item
 from polyvox.server.protocol import CLIENT_EVENTS, ProtocolError, build, decode_pcm16, parse_client_event
 from polyvox.server.testing import tone
-from polyvox.server.turn_detection import EnergyScorer, SileroModel, TurnDetector, VadConfig
 
 
 def test_client_events_come_from_the_openai_union():
@@ -51,9 +51,10 @@ def test_energy_vad_times_and_debounce():
     sil = np.zeros(RATE, np.float32)
     cfg = VadConfig(prefix_padding_ms=200, silence_duration_ms=400)
     evs = run(TurnDetector(cfg, EnergyScorer(), RATE), np.concatenate([sil, tone(1.0, RATE, 0.3), sil]))
-    assert [e.kind for e in evs] == ["started", "stopped"]
+    assert [e.kind for e in evs] == ["started", "paused", "stopped"]
     assert 750 <= evs[0].audio_ms <= 850  # speech at 1000 ms, minus 200 ms padding
-    assert 2400 <= evs[1].audio_ms <= 2500  # speech ends at 2000 ms, + 400 ms of silence
+    assert 1990 <= evs[1].audio_ms <= 2050  # the pause starts where the speech ends (2000 ms)
+    assert 2400 <= evs[2].audio_ms <= 2500  # speech ends at 2000 ms, + 400 ms of silence
     click = np.concatenate([sil, tone(0.03, RATE, 0.5), sil])  # 30 ms: below min_speech_ms
     assert run(TurnDetector(cfg, EnergyScorer(), RATE), click) == []
     quiet = np.concatenate([sil, tone(1.0, RATE, 0.001), sil])  # -63 dBFS: under the threshold
@@ -67,7 +68,7 @@ def test_silero_vad_on_speech(say):
     speech = load_audio(say("Hello there, how are you today?"), RATE).samples
     sil = np.zeros(RATE, np.float32)
     evs = run(TurnDetector(VadConfig(), model.scorer(), RATE), np.concatenate([sil, speech, sil]))
-    assert [e.kind for e in evs] == ["started", "stopped"]
+    assert [e.kind for e in evs if e.kind not in ("paused", "resumed")] == ["started", "stopped"]
     assert 400 <= evs[0].audio_ms <= 1200
     assert run(TurnDetector(VadConfig(), model.scorer(), RATE), tone(2.0, RATE, 0.3)) == []  # a tone is not speech
 

@@ -1,5 +1,6 @@
-"""Server-side turn detection (the protocol's `server_vad`): speech probability per 32 ms window → speech
-started / stopped on the session's audio timeline.
+"""Voice activity: speech probability per 32 ms window -> speech started / paused / resumed / stopped on a
+stream's audio timeline. The one VAD state machine: the server's turn detection (`server_vad`) and the
+streaming conversation (polyvox.conversation) both run it.
 
 Two scorers behind one small interface (`SpeechScorer`): `EnergyScorer` (RMS level, no model) and
 `SileroScorer` (silero-vad v6 ONNX, loaded once per process as `SileroModel`, state per stream).
@@ -32,6 +33,8 @@ class VadConfig:
     prefix_padding_ms: int = 300  # audio kept before the detected start
     silence_duration_ms: int = 500  # silence that ends speech
     min_speech_ms: int = 96  # 3 windows: speech shorter than this (a click, a knock) never starts a turn
+    # a silence this long inside speech is a pause: end-of-turn models are asked, a reply may be prepared
+    pause_ms: int = 192
 
 
 class SpeechScorer(ABC):
@@ -92,9 +95,13 @@ class SileroScorer(SpeechScorer):
 
 @dataclass(frozen=True)
 class VadEvent:
-    """Speech started / stopped at `audio_ms` on the session's input timeline (ms of audio appended)."""
+    """Speech started / paused / resumed / stopped at `audio_ms` on the input timeline (ms of audio fed).
 
-    kind: Literal["started", "stopped"]
+    "paused": `pause_ms` of silence inside speech (audio_ms: where the silence began, i.e. the end of the last
+    voiced window); "resumed": speech again after a pause, before it stopped.
+    """
+
+    kind: Literal["started", "paused", "resumed", "stopped"]
     audio_ms: int
 
 
@@ -111,17 +118,29 @@ class TurnDetector:
 
         self.config = config
         self.scorer = scorer
-        self.resampler = soxr.ResampleStream(input_rate, SAMPLE_RATE, 1, dtype="float32", quality="LQ")
+        self.resampler = (
+            soxr.ResampleStream(input_rate, SAMPLE_RATE, 1, dtype="float32", quality="LQ")
+            if input_rate != SAMPLE_RATE
+            else None
+        )
         self.pending = np.zeros(0, np.float32)  # 16 kHz samples not yet a whole window
         self.t_ms = origin_ms  # session time at the start of the next window
         self.speaking = False
+        self.paused = False  # a "paused" was reported for the silence now running
         self.speech_run_ms = 0.0  # consecutive speech before a start is declared
         self.run_start_ms = 0.0
         self.silence_ms = 0.0  # consecutive silence while speaking
+        self.last_speech_ms = origin_ms  # end of the last window scored as speech while speaking
+
+    def reset_speech(self) -> None:
+        """Forget the speech being tracked (its turn was ended by something else): the next speech starts anew."""
+        self.speaking, self.paused, self.speech_run_ms, self.silence_ms = False, False, 0.0, 0.0
 
     def feed(self, samples: np.ndarray) -> list[VadEvent]:
         """samples: (n,) float32 at the input rate -> the events their windows produce, in order."""
-        x = self.resampler.resample_chunk(samples.astype(np.float32, copy=False))
+        x = samples.astype(np.float32, copy=False)
+        if self.resampler is not None:
+            x = self.resampler.resample_chunk(x)
         buf = np.concatenate([self.pending, x]) if len(self.pending) else x
         n = len(buf) // WINDOW
         events: list[VadEvent] = []
@@ -144,16 +163,24 @@ class TurnDetector:
             self.speech_run_ms += WINDOW_MS
             if self.speech_run_ms < max(c.min_speech_ms, WINDOW_MS):
                 return None
-            self.speaking, self.silence_ms = True, 0.0
+            self.speaking, self.silence_ms, self.paused = True, 0.0, False
+            self.last_speech_ms = self.t_ms + WINDOW_MS
             return VadEvent("started", max(0, round(self.run_start_ms - c.prefix_padding_ms)))
         if p >= max(c.threshold - HYSTERESIS, 0.01):
             self.silence_ms = 0.0
+            self.last_speech_ms = self.t_ms + WINDOW_MS
+            if self.paused:
+                self.paused = False
+                return VadEvent("resumed", round(self.t_ms))
             return None
         self.silence_ms += WINDOW_MS
-        if self.silence_ms < c.silence_duration_ms:
-            return None
-        self.speaking, self.speech_run_ms = False, 0.0
-        return VadEvent("stopped", round(self.t_ms + WINDOW_MS))
+        if self.silence_ms >= c.silence_duration_ms:
+            self.speaking, self.speech_run_ms, self.paused = False, 0.0, False
+            return VadEvent("stopped", round(self.t_ms + WINDOW_MS))
+        if not self.paused and self.silence_ms >= c.pause_ms:
+            self.paused = True
+            return VadEvent("paused", round(self.last_speech_ms))
+        return None
 
 
 ScorerFactory = Callable[[], SpeechScorer]

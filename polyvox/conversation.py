@@ -1,0 +1,445 @@
+"""A live conversation: audio goes in as it arrives, events come out — the streaming engine interface.
+
+    push(chunk) ─ VAD (listen.vad, every 32 ms) ─ started ─ partial transcripts every `partial_every_ms` of speech
+                                               ─ paused (≈200 ms of silence) ─ final transcript of the speech so far
+                                                                              ─ end-of-turn model (semantic_vad)
+                                                                              ─ reply prepared, held back (preemptive)
+                                               ─ resumed ─ the held reply is dropped, nothing of it was heard
+                                               ─ end of turn ─ EndOfTurn, the (held) reply's events flow
+
+Engines answer turns (`Engine.stream(Turn)`); this object decides when a turn starts and ends, listens while
+the user speaks (`Engine.transcribe`), and runs the reply in a worker thread. Events are handed to `emit`
+from worker threads (a server hops them onto its event loop). Per-conversation engine state lives in
+`conversation` (polyvox.engine.Conversation), which the caller may keep beyond this object.
+
+Latency is measured from the end of the last voiced window (`EndOfTurn.audio_ms`), so the wait for the end
+of the turn counts: `TurnResult.trace["latency_ms"]` has each stage on that clock.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+
+from polyvox.audio import SAMPLE_RATE
+from polyvox.engine import CancelToken, Conversation, Engine, Turn
+from polyvox.errors import PolyvoxError
+from polyvox.events import (
+    BargeIn,
+    EndOfTurn,
+    Event,
+    PartialTranscript,
+    SpeechStarted,
+    SpeechStopped,
+    TurnDone,
+    UserTranscript,
+)
+from polyvox.listen.vad import SpeechScorer, TurnDetector, VadConfig, VadEvent
+
+log = logging.getLogger(__name__)
+
+Emit = Callable[[Event], None]
+# (speech (n,) float32 16 kHz, its transcript or None when the engine transcribes itself) -> the turn to answer
+MakeTurn = Callable[[np.ndarray, UserTranscript | None], Turn]
+Judge = Callable[[np.ndarray], float]  # speech so far (16 kHz) -> P(the turn is complete)
+
+# words that acknowledge without taking the turn: heard over a reply, they do not interrupt it
+BACKCHANNEL_WORDS = (
+    "mm mhm mmhm hm hmm uh-huh uhhuh uh huh yeah yep yes ok okay right sure alright i see got it cool nice wow oh "
+    "ah aha sí si vale claro ja genau oui d'accord haan ha accha"
+)
+BACKCHANNELS = frozenset(BACKCHANNEL_WORDS.split())
+
+
+@dataclass(frozen=True)
+class ListenOptions:
+    """How a conversation listens: turn boundaries, partials, preemptive replies, barge-in."""
+
+    vad: VadConfig = field(default_factory=VadConfig)  # silence_duration_ms: server_vad's end, semantic_vad's cap
+    mode: Literal["server_vad", "semantic_vad"] = "server_vad"
+    complete_threshold: float = 0.5  # semantic_vad: the end-of-turn model's P(complete) that ends the turn
+    partial_every_ms: int = 700  # a partial transcript per this much new speech (0: none)
+    preemptive: bool = True  # prepare the reply at each pause, before the end of the turn is certain
+    tail_ms: int = 160  # silence kept after the last voiced window for the recogniser
+    barge_in_ms: int = 320  # speech over a reply for this long (and not a backchannel) stops the reply
+    interrupt: bool = True  # user speech may stop a reply at all
+    respond: bool = True  # answer each turn (False: listen and transcribe only)
+    max_turn_ms: int = 120_000  # a turn this long ends here (a monologue, a stuck microphone)
+
+
+def is_backchannel(text: str) -> bool:
+    """Only acknowledgement words ("mm-hm", "yeah", "okay, right")."""
+    words = [w.strip(".,!?¡¿…'\"").lower() for w in text.replace("-", " ").split()]
+    words = [w for w in words if w]
+    joined = " ".join(words)
+    return bool(words) and (joined in BACKCHANNELS or all(w in BACKCHANNELS for w in words)) and len(words) <= 3
+
+
+@dataclass
+class _Capture:
+    """The user turn being heard: its audio from just before the speech started, on the input timeline."""
+
+    start_ms: float  # input time of audio[0]
+    audio: list[np.ndarray] = field(default_factory=list)  # 16 kHz pieces
+    n: int = 0
+    last_voiced_ms: float = 0.0  # end of the last voiced window
+    last_voiced_wall: float = 0.0  # perf_counter when that window arrived
+    pause: int = 0  # pauses seen; bumping it invalidates work done for an earlier pause
+    partial_at_ms: float = 0.0  # speech covered by the last partial request
+    barged: bool = False
+
+    def add(self, x: np.ndarray) -> None:
+        self.audio.append(x)
+        self.n += len(x)
+
+    def samples(self, end_ms: float | None = None) -> np.ndarray:
+        a = np.concatenate(self.audio) if len(self.audio) != 1 else self.audio[0]
+        self.audio = [a]
+        if end_ms is None:
+            return a
+        return a[: max(0, int((end_ms - self.start_ms) * SAMPLE_RATE / 1000))]
+
+
+@dataclass
+class _Reply:
+    """A reply being prepared or spoken: the engine turn in a worker thread."""
+
+    pause: int  # the pause of the capture it answers
+    transcript: UserTranscript | None
+    cancel: CancelToken = field(default_factory=CancelToken)
+    held: list[Event] = field(default_factory=list)  # events produced before the end of the turn was decided
+    released: bool = False
+    done: bool = False
+    thread: threading.Thread | None = None
+    started_wall: float = 0.0
+
+
+class ConversationSession:
+    """One live conversation over an engine. Feed it with `push()`; everything it decides goes to `emit`."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        make_turn: MakeTurn,
+        emit: Emit,
+        scorer: SpeechScorer,
+        options: ListenOptions | None = None,
+        judge: Judge | None = None,
+        conversation: Conversation | None = None,
+    ) -> None:
+        self.engine, self.make_turn, self.emit = engine, make_turn, emit
+        self.options = options or ListenOptions()
+        self.judge = judge if self.options.mode == "semantic_vad" else None
+        self.conversation = conversation or Conversation()
+        self.detector = TurnDetector(self.options.vad, scorer, SAMPLE_RATE)
+        self._lock = threading.RLock()
+        self._asr = ThreadPoolExecutor(1, thread_name_prefix="listen-asr")  # partial and final transcripts
+        self._judge = ThreadPoolExecutor(1, thread_name_prefix="listen-turn")  # end-of-turn model
+        self.t_ms = 0.0  # input audio fed so far
+        self._recent: list[np.ndarray] = []  # audio before a start, kept for prefix padding
+        self._capture: _Capture | None = None
+        self._final: dict[int, UserTranscript | None] = {}  # pause -> transcript of the speech up to that pause
+        self._ended: tuple[EndOfTurn, _Capture] | None = None  # decided, waiting for its transcript
+        self.reply: _Reply | None = None
+        self.speaking_reply = False  # set by the front end while reply audio plays (barge-in applies)
+        self.closed = False
+        self._voiced_wall = time.perf_counter()  # when the last voiced window came in
+        self._partial_busy = False  # a partial transcript is being made (at most one at a time)
+        self._backchannel: _Capture | None = None  # a capture heard as "mm-hm" over the reply
+
+    # -- input -------------------------------------------------------------------------------------
+    def push(self, samples: np.ndarray) -> None:
+        """samples: (n,) float32 at 16 kHz, any n. Cheap: VAD and bookkeeping; the rest runs in workers."""
+        x = np.asarray(samples, np.float32)
+        if x.ndim != 1:
+            raise PolyvoxError(f"audio must be mono (n,) samples, got shape {x.shape}", "send one channel")
+        if not np.isfinite(x).all():
+            x = np.nan_to_num(x, nan=0.0, posinf=0.0, neginf=0.0)
+        with self._lock:
+            if self.closed:
+                return
+            self.t_ms += len(x) * 1000 / SAMPLE_RATE
+            if self._capture is not None:
+                self._capture.add(x)
+            else:
+                self._keep_recent(x)
+            voiced = self.detector.last_speech_ms
+            events = self.detector.feed(x)
+            if self.detector.last_speech_ms > voiced:  # a voiced window came in with this chunk: now
+                self._voiced_wall = time.perf_counter()
+            for ev in events:
+                self._on_vad(ev)
+            cap = self._capture
+            if cap is not None and self.t_ms - cap.start_ms > self.options.max_turn_ms and self._ended is None:
+                self.end_input()
+            self._maybe_partial()
+            self._maybe_barge_in()
+
+    def end_input(self, reason: str = "input_end") -> bool:
+        """No more audio is coming (a file's end, a client's commit): the turn being heard ends now.
+        False when no speech was being heard."""
+        with self._lock:
+            cap = self._capture
+            if cap is None or self._ended is not None:
+                return False
+            if not self.detector.paused:  # no pause is being worked on: the speech runs to the end
+                cap.last_voiced_ms, cap.last_voiced_wall = self.detector.last_speech_ms, self._voiced_wall
+                self._pause_work(cap)
+            self._end(cap, reason)
+            return True
+
+    def close(self, end_conversation: bool = True) -> None:
+        """Stop listening and replying; `end_conversation`: the engine frees the conversation's state too
+        (False when another listener takes the conversation over, e.g. new turn-detection settings)."""
+        with self._lock:
+            self.closed = True
+            if self.reply is not None:
+                self.reply.cancel.set()
+        self._asr.shutdown(wait=False, cancel_futures=True)
+        self._judge.shutdown(wait=False, cancel_futures=True)
+        if end_conversation:
+            self.engine.end_conversation(self.conversation)
+
+    def clear(self) -> None:
+        """Forget the speech being heard (the client cleared its input); a reply in progress goes on."""
+        with self._lock:
+            if self._capture is not None:
+                self._capture.pause += 1
+                self._drop_held_reply()
+            self._capture, self._recent = None, []
+            self.detector.reset_speech()
+
+    def cancel_reply(self) -> None:
+        """Stop the reply (the front end's barge-in or a client's cancel)."""
+        with self._lock:
+            if self.reply is not None:
+                self.reply.cancel.set()
+
+    # -- voice activity ------------------------------------------------------------------------------
+    def _keep_recent(self, x: np.ndarray) -> None:
+        self._recent.append(x)
+        keep = int((self.options.vad.prefix_padding_ms + 200) * SAMPLE_RATE / 1000)
+        total = sum(len(r) for r in self._recent)
+        while self._recent and total - len(self._recent[0]) >= keep:
+            total -= len(self._recent.pop(0))
+
+    def _on_vad(self, ev: VadEvent) -> None:
+        if ev.kind == "started":
+            recent = np.concatenate(self._recent) if self._recent else np.zeros(0, np.float32)
+            recent_start = self.t_ms - len(recent) * 1000 / SAMPLE_RATE
+            start_ms = max(float(ev.audio_ms), recent_start)
+            cap = _Capture(start_ms)
+            cap.add(recent[int((start_ms - recent_start) * SAMPLE_RATE / 1000) :])
+            self._recent = []
+            cap.last_voiced_ms, cap.last_voiced_wall = self.detector.last_speech_ms, self._voiced_wall
+            self._capture, self._ended = cap, None
+            self._final.clear()
+            self.emit(SpeechStarted(start_ms))
+            return
+        cap = self._capture
+        if cap is None or self._ended is not None:
+            return
+        if ev.kind == "resumed":
+            cap.pause += 1  # whatever was prepared for the pause is void
+            self._drop_held_reply()
+        elif ev.kind == "paused":
+            cap.last_voiced_ms, cap.last_voiced_wall = float(ev.audio_ms), self._voiced_wall
+            self._pause_work(cap)
+        elif ev.kind == "stopped":
+            reason = "silence" if self.options.mode == "server_vad" or self.judge is None else "cap"
+            self._end(cap, reason)
+
+    # -- while the user speaks -----------------------------------------------------------------------
+    def _maybe_partial(self) -> None:
+        cap, every = self._capture, self.options.partial_every_ms
+        if cap is None or self._ended is not None or not every:
+            return
+        spoken = self.detector.last_speech_ms - cap.start_ms
+        if spoken - cap.partial_at_ms < every or getattr(self, "_partial_busy", False):
+            return
+        cap.partial_at_ms = spoken
+        self._partial_busy = True
+        audio = cap.samples()
+
+        def work() -> None:
+            try:
+                heard = self.engine.transcribe(audio, self.conversation, final=False)
+            except Exception as e:  # a failed partial costs nothing: the final transcript is what counts
+                log.warning("partial transcript failed: %s", e)
+                heard = None
+            finally:
+                self._partial_busy = False
+            with self._lock:
+                if heard is not None and heard.text and self._capture is cap and self._ended is None:
+                    self.emit(PartialTranscript(heard.text, heard.language, len(audio) * 1000 / SAMPLE_RATE))
+
+        self._asr.submit(work)
+
+    def _maybe_barge_in(self) -> None:
+        """Speech over a reply for barge_in_ms: stop the reply unless the words are a backchannel."""
+        cap, o = self._capture, self.options
+        if cap is None or cap.barged or not o.interrupt or not self.speaking_reply or not self.detector.speaking:
+            return
+        if self.detector.last_speech_ms - cap.start_ms - o.vad.prefix_padding_ms < o.barge_in_ms:
+            return
+        cap.barged = True
+        audio = cap.samples()
+
+        def work() -> None:
+            heard = self.engine.transcribe(audio, self.conversation, final=False)
+            with self._lock:
+                words = heard.text if heard is not None else ""
+                if words and is_backchannel(words):
+                    log.info("backchannel %r: the reply goes on", words)
+                    self._backchannel = cap  # heard, never interrupts, never answered
+                    return
+                self.emit(BargeIn(self.detector.last_speech_ms, words))
+                if self.reply is not None and self.reply.released:
+                    self.reply.cancel.set()
+
+        self._asr.submit(work)
+
+    def _pause_work(self, cap: _Capture) -> None:
+        """A pause began: transcribe the speech so far, ask the end-of-turn model, prepare the reply."""
+        pause = cap.pause
+        end_ms = cap.last_voiced_ms + self.options.tail_ms
+        audio = cap.samples(end_ms)
+
+        def transcribe() -> None:
+            try:
+                heard = self.engine.transcribe(audio, self.conversation, final=True)
+            except Exception as e:
+                log.warning("transcript failed: %s", e)
+                heard = None
+            with self._lock:
+                ended = self._ended is not None and self._ended[1] is cap
+                if (self._capture is not cap and not ended) or cap.pause != pause:
+                    return  # the user went on (or a new turn began): this transcript is void
+                self._final[pause] = heard
+                if ended:
+                    self._start_reply(cap, audio, released=True)
+                elif self.options.preemptive and self.options.respond:
+                    self._start_reply(cap, audio, released=False)
+
+        self._asr.submit(transcribe)
+        if self.judge is not None:
+            judge = self.judge
+
+            def ask() -> None:
+                p = judge(audio)
+                with self._lock:
+                    if self._capture is cap and cap.pause == pause and self._ended is None:
+                        log.debug("end-of-turn model: P(complete)=%.2f", p)
+                        if p >= self.options.complete_threshold:
+                            self._end(cap, "semantic")
+
+            self._judge.submit(ask)
+
+    # -- the end of a turn ---------------------------------------------------------------------------
+    def _end(self, cap: _Capture, reason: str) -> None:
+        wait_ms = (time.perf_counter() - cap.last_voiced_wall) * 1000
+        ev = EndOfTurn(reason, cap.last_voiced_ms, wait_ms, self.t_ms)
+        self._ended = (ev, cap)
+        self._capture = None
+        self.detector.reset_speech()  # more speech after an early end starts a new turn (a barge-in)
+        self.emit(SpeechStopped(cap.last_voiced_ms))
+        if self._backchannel is cap:  # "mm-hm" over the reply: heard, not answered
+            self._ended = None
+            return
+        self.emit(ev)
+        if not self.options.respond:
+            return
+        reply = self.reply
+        if reply is not None and reply.pause == cap.pause and not reply.released and not reply.cancel.cancelled:
+            self._release(reply)
+        elif cap.pause in self._final:
+            self._start_reply(cap, cap.samples(cap.last_voiced_ms + self.options.tail_ms), released=True)
+        # else: the transcript of this pause is on its way; transcribe() starts the reply
+
+    def _start_reply(self, cap: _Capture, audio: np.ndarray, released: bool) -> None:
+        heard = self._final[cap.pause]
+        if self.reply is not None and not self.reply.done:
+            self.reply.cancel.set()
+        reply = _Reply(cap.pause, heard, started_wall=time.perf_counter())
+        self.reply = reply
+        if released:
+            self._release(reply)
+        turn = self.make_turn(audio, heard)
+        turn.conversation = self.conversation
+        turn.transcript = heard
+        voiced_wall = cap.last_voiced_wall
+        if heard is not None and not heard.text:  # nothing recognisable: no reply, the turn ends quietly
+            self._deliver(reply, _failed("speech was detected but no words could be recognised", heard))
+            reply.done = True
+            return
+
+        def run() -> None:
+            try:
+                for ev in self.engine.stream(turn, reply.cancel):
+                    if reply.cancel.cancelled:
+                        break
+                    if isinstance(ev, TurnDone):
+                        ev.result.trace["latency_ms"] = _latency(ev, voiced_wall, reply)
+                    self._deliver(reply, ev)
+            except PolyvoxError as e:
+                self._deliver(reply, _failed(str(e)))
+            except Exception as e:  # an engine failure fails this reply, never the conversation
+                log.exception("reply failed")
+                self._deliver(reply, _failed(str(e) or type(e).__name__))
+            finally:
+                reply.done = True
+
+        reply.thread = threading.Thread(target=run, name="conversation-reply", daemon=True)
+        reply.thread.start()
+
+    def _deliver(self, reply: _Reply, ev: Event) -> None:
+        with self._lock:  # emitted under the lock: released held events and live ones keep their order
+            if reply.cancel.cancelled and not isinstance(ev, TurnDone):
+                return
+            if not reply.released:
+                reply.held.append(ev)
+                return
+            if reply.cancel.cancelled and reply is not self.reply:
+                return  # a dropped preemptive reply's TurnDone
+            self.emit(ev)
+
+    def _release(self, reply: _Reply) -> None:
+        reply.released = True
+        held, reply.held = reply.held, []
+        for ev in held:
+            self.emit(ev)
+
+    def _drop_held_reply(self) -> None:
+        reply = self.reply
+        if reply is not None and not reply.released:
+            reply.cancel.set()
+            log.debug("preemptive reply dropped (%d events held)", len(reply.held))
+            reply.held = []
+            self.reply = None
+
+
+def _failed(message: str, heard: UserTranscript | None = None) -> Event:
+    """The TurnDone of a reply that could not be made (trace["error"] says why)."""
+    from polyvox.events import Timings, TurnResult
+
+    said = heard.text if heard else ""
+    return TurnDone(TurnResult(said, heard.language if heard else "", "", Timings(), trace={"error": message}))
+
+
+def _latency(done: TurnDone, voiced_wall: float, reply: _Reply) -> dict[str, float]:
+    """Each stage of the turn on one clock: ms after the last voiced window of the user's turn."""
+    t = done.result.timings
+    start = (reply.started_wall - voiced_wall) * 1000  # the engine turn began (at the pause, or at the end)
+    out = {"reply_started": round(start, 1)}
+    if t.llm_first_token_ms:
+        out["llm_first_token"] = round(start + t.llm_first_token_ms, 1)
+    if t.tts_first_audio_ms:
+        out["first_audio"] = round(start + t.tts_first_audio_ms, 1)
+    return out
