@@ -35,6 +35,7 @@ from polyvox.server.protocol import (
     build,
     decode_pcm16,
     error_event,
+    from_exception,
     new_id,
     parse_client_event,
 )
@@ -148,6 +149,8 @@ class RealtimeSession:
             except ProtocolError as e:
                 e.event_id = e.event_id or event.event_id
                 raise
+            except (ValueError, RecursionError) as e:  # pydantic's ValidationError is a ValueError
+                raise from_exception(e, event.event_id) from e
         except ProtocolError as e:
             self.emit(error_event(e))
 
