@@ -22,7 +22,8 @@ def deep(levels: int) -> dict:
 
 def deep_update(levels: int, event_id: str = "evt_deep") -> str:
     tool = {"type": "function", "name": "f", "parameters": deep(levels)}
-    return json.dumps({"type": "session.update", "event_id": event_id, "session": {"type": "realtime", "tools": [tool]}})
+    session = {"type": "realtime", "tools": [tool]}
+    return json.dumps({"type": "session.update", "event_id": event_id, "session": session})
 
 
 def test_nesting_is_measured_without_recursion():
