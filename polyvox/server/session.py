@@ -21,6 +21,7 @@ from polyvox.engine import Engine
 from polyvox.server.config import (
     Limits,
     check_extension,
+    check_item_audio,
     default_session,
     engine_voice,
     merge_update,
@@ -266,6 +267,7 @@ class RealtimeSession:
             return None
         max_bytes = self.limits.max_buffer_ms * PCM_BYTES_PER_MS
         pcm = np.concatenate([decode_pcm16(a or "", max_bytes, event_id) for a in chunks])
+        check_item_audio(len(pcm), self.conversation.pending_audio(), self.limits, event_id)  # counted in samples
         return resample(_pcm_to_float(pcm), PCM_RATE, SAMPLE_RATE)
 
     async def _on_conversation_item_retrieve(self, ev: rt.ConversationItemRetrieveEvent) -> None:

@@ -5,11 +5,13 @@ from __future__ import annotations
 import json
 
 import pytest
+from realtime_helpers import RATE, Server, b64, manual_mode, start
 from test_robustness import still_works
 
-from polyvox.server import protocol
+from polyvox.server import Limits, protocol
 from polyvox.server.protocol import MAX_NESTING, ProtocolError, from_exception, nesting, parse_client_event
 from polyvox.server.session import RealtimeSession
+from polyvox.server.testing import ScriptedEngine, tone
 
 
 def deep(levels: int) -> dict:
@@ -82,3 +84,39 @@ def test_an_unexpected_failure_is_a_server_error_and_the_connection_stays(server
         await c.ws.close()
 
     server.run(body)
+
+
+# -- audio limits counted in samples across the ways audio enters -----------------------------------
+
+
+@pytest.fixture(scope="module")
+def short_audio_server():
+    engine = ScriptedEngine()
+    app, ctx = start(engine, limits=Limits(max_pending_audio_ms=3000))
+    with ctx as port:
+        yield Server(port, engine, app)
+
+
+def audio_item(seconds: float, event_id: str) -> dict:
+    content = [{"type": "input_audio", "audio": b64(tone(seconds, RATE))}]
+    item = {"type": "message", "role": "user", "content": content}
+    return {"type": "conversation.item.create", "event_id": event_id, "item": item}
+
+
+def test_item_audio_is_limited_in_all_until_answered(short_audio_server):
+    async def body(s):
+        c = await s.connect()
+        await c.session(**manual_mode())
+        await c.send(**audio_item(2.0, "evt_a"))
+        await c.until("conversation.item.done")
+        await c.send(**audio_item(2.0, "evt_b"))  # 4 s would wait: refused, however it is cut up
+        err = (await c.until("error"))["error"]
+        assert err["code"] == "input_audio_too_long" and err["event_id"] == "evt_b" and "2.0 s" in err["message"]
+        await c.send(type="response.create")
+        await c.until("response.done")  # answered: its audio is freed
+        assert s.engine.turns[-1].audio is not None and len(s.engine.turns[-1].audio) == 32_000  # 2 s at 16 kHz
+        await c.send(**audio_item(2.0, "evt_c"))
+        await c.until("conversation.item.done")
+        await c.ws.close()
+
+    short_audio_server.run(body)
