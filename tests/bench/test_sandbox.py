@@ -98,6 +98,7 @@ try:
         n += 1
 except OSError:
     print("refused after", n, flush=True)
+    raise SystemExit(3)  # its children die with it
 time.sleep(20)
 """
     t0 = time.monotonic()
