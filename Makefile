@@ -12,11 +12,12 @@ EXTRAS ?= unified,server,train,bench,dev
 
 .PHONY: setup demo test lint system-deps test-deps weights clean-venv
 
+# espeak-ng: the phonemiser; bubblewrap: the benchmark sandbox for generated code (polyvox/bench/sandbox.py)
 system-deps:
-	@command -v espeak-ng >/dev/null || { \
-	  echo "installing espeak-ng (apt)"; \
+	@command -v espeak-ng >/dev/null && command -v bwrap >/dev/null || { \
+	  echo "installing espeak-ng + bubblewrap (apt)"; \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq espeak-ng >/dev/null; }
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq espeak-ng bubblewrap >/dev/null; }
 
 # headless Chromium + its driver for the browser-page tests (Debian packages; no browser downloads)
 test-deps:

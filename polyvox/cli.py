@@ -11,6 +11,8 @@ from pathlib import Path
 
 from polyvox import __version__
 from polyvox.errors import PolyvoxError
+from polyvox.memory.commands import user_arg
+from polyvox.memory.store import MAX_USER_ID
 
 # Feature packages add their own subcommands through a `register(subparsers)` function.
 _COMMAND_MODULES = [
@@ -152,7 +154,12 @@ def _add_talk_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--voice", help="TTS voice name")
     p.add_argument("--instructions", help="system prompt for the assistant")
     p.add_argument("--fallback-llm", action="store_true", help="use SmolLM2-135M instead of Qwen2.5-0.5B")
-    p.add_argument("--user", help="remember this user across runs (facts, voice) in $POLYVOX_HOME/memory.sqlite3")
+    p.add_argument(
+        "--user",
+        type=user_arg,
+        help="remember this user across runs (facts, voice) in $POLYVOX_HOME/memory.sqlite3; "
+        f"1-{MAX_USER_ID} characters, used exactly as given",
+    )
     p.add_argument("--translate-to", metavar="LANG", help="translation mode: say what was said in LANG")
     p.add_argument("--tools", metavar="FILE.py", help="a Python file of @polyvox.tools.tool functions to offer")
     p.add_argument("--no-tools", action="store_true", help="no built-in tools (calculator, units, time, memory)")

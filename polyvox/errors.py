@@ -27,6 +27,12 @@ class AudioInputError(PolyvoxError):
     exit_code = 2
 
 
+class UsageError(PolyvoxError):
+    """An option's value cannot be used (e.g. an invalid user id)."""
+
+    exit_code = 2
+
+
 class ModelError(PolyvoxError):
     """A model is missing, corrupt (sha256 mismatch) or cannot be loaded."""
 

@@ -10,7 +10,7 @@ import numpy as np
 
 from polyvox.audio import SAMPLE_RATE, Audio, load_audio, save_audio
 from polyvox.engine import Conversation, Engine, Message, Turn
-from polyvox.errors import PolyvoxError
+from polyvox.errors import PolyvoxError, UsageError
 from polyvox.events import TurnResult
 
 
@@ -68,6 +68,13 @@ def talk(
 ) -> list[TurnResult]:
     """Answer each input file as one user turn of a single conversation; write all answers to `output`."""
     options = options or TalkOptions()
+    if options.user_id is not None:  # the library's edge: a bad id is refused before any turn, not mid-way
+        from polyvox.memory.store import check_user_id
+
+        try:
+            check_user_id(options.user_id)
+        except ValueError as e:
+            raise UsageError(str(e), "user ids are 1-64 characters, used exactly as given") from None
     audios = [p if isinstance(p, Audio) else load_audio(p, SAMPLE_RATE) for p in inputs]
     history: list[Message] = []
     conversation = Conversation(user_id=options.user_id, translate_to=options.translate_to)

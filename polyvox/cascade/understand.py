@@ -11,6 +11,7 @@ note if its model cannot load, so a missing optional piece never costs the user 
 from __future__ import annotations
 
 import logging
+import sqlite3
 import threading
 from collections.abc import Collection
 from dataclasses import dataclass, field, replace
@@ -269,5 +270,5 @@ class Understanding:
             tracker = cascade_state(conv).speakers
             if tracker is not None and tracker.profiles:
                 mem.save_speaker(f"tracker-{conv.user_id}", tracker.to_json())
-        except PolyvoxError as e:
+        except (PolyvoxError, ValueError, sqlite3.Error) as e:  # after the reply: it is never lost for this
             log.warning("memory not updated: %s", e)

@@ -12,6 +12,16 @@ import sys
 from pathlib import Path
 
 
+def user_arg(value: str) -> str:
+    """argparse type for --user: a valid user id, else a usage error (exit 2) saying what is wrong."""
+    from polyvox.memory.store import check_user_id
+
+    try:
+        return check_user_id(value)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+
+
 def _store(args: argparse.Namespace):
     from polyvox.memory import MemoryStore
 
@@ -69,21 +79,21 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     msub = mem.add_subparsers(dest="memory_command", metavar="ACTION", required=True)
 
     p = msub.add_parser("list", help="list users, or a user's facts with --user")
-    p.add_argument("--user", help="user id")
+    p.add_argument("--user", type=user_arg, help="user id")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_memory_list)
 
     p = msub.add_parser("show", help="a user's system-prompt line and recent conversation")
-    p.add_argument("--user", required=True)
+    p.add_argument("--user", type=user_arg, required=True)
     p.add_argument("--turns", type=int, default=20, help="how many logged turns to show")
     p.set_defaults(func=cmd_memory_show)
 
     p = msub.add_parser("forget", help="delete a user's facts (one --key, or everything incl. the turn log)")
-    p.add_argument("--user", required=True)
+    p.add_argument("--user", type=user_arg, required=True)
     p.add_argument("--key", help="only this fact key (e.g. location)")
     p.set_defaults(func=cmd_memory_forget)
 
     p = msub.add_parser("export", help="everything stored about a user, as JSON")
-    p.add_argument("--user", required=True)
+    p.add_argument("--user", type=user_arg, required=True)
     p.add_argument("-o", "--output", help="write to this file instead of stdout")
     p.set_defaults(func=cmd_memory_export)

@@ -90,6 +90,7 @@ MIGRATIONS: list[str] = [
 SCHEMA_VERSION = len(MIGRATIONS)
 _OUR_TABLES = {"facts", "turns", "speakers"}
 MAX_ID = 200  # characters of a user / session / speaker id
+MAX_USER_ID = 64  # characters of a user id: ids derived from it ("tracker-<user>") stay within MAX_ID
 MAX_TEXT = 10_000  # characters of one logged turn
 
 
@@ -126,10 +127,19 @@ def default_memory_path() -> Path:
     return polyvox_home() / "memory.sqlite3"
 
 
-def _check_id(kind: str, value: str) -> str:
-    if not isinstance(value, str) or not value.strip() or len(value) > MAX_ID:
-        raise ValueError(f"{kind} must be non-empty text of at most {MAX_ID} characters, got {value!r:.60}")
-    return value.strip()
+def _check_id(kind: str, value: str, limit: int = MAX_ID) -> str:
+    """The id unchanged, or ValueError: never stripped or folded, so one id always means one user."""
+    if not isinstance(value, str) or not value.strip() or len(value) > limit:
+        raise ValueError(f"{kind} must be non-empty text of at most {limit} characters, got {value!r:.60}")
+    if value != value.strip() or any(not c.isprintable() for c in value):
+        raise ValueError(f"{kind} may not start or end with spaces or hold control characters, got {value!r:.60}")
+    return value
+
+
+def check_user_id(value: str) -> str:
+    """A user id as given, or ValueError saying what is wrong (empty, over MAX_USER_ID characters, surrounding
+    spaces, control characters). Checked once where an id enters (CLI, library calls) and again on use."""
+    return _check_id("a user id", value, MAX_USER_ID)
 
 
 _WORD = re.compile(r"\w+", re.U)
@@ -253,7 +263,7 @@ class MemoryStore:
         one unless the old one was stated with higher confidence. Restating a value refreshes its time.
         Invalid facts raise ValueError before anything is written.
         """
-        user_id = _check_id("user_id", user_id)
+        user_id = check_user_id(user_id)
         cleaned = [clean_fact(f) for f in facts]
         vectors = self._vectors([statement(f) for f in cleaned])
         now = time.time()
@@ -311,7 +321,7 @@ class MemoryStore:
         A fact matches by key or value words; with an embedder also by meaning, and earlier user turns
         near the query come too, as Fact("said", <their words>, confidence 0.5) (they are not stored facts).
         """
-        user_id = _check_id("user_id", user_id)
+        user_id = check_user_id(user_id)
         with self._connect() as conn:
             rows = conn.execute(
                 """SELECT key, value, confidence, source, session_id, turn, created_at, updated_at FROM facts
@@ -360,7 +370,7 @@ class MemoryStore:
         current conversation, already in the LLM's history) are left out. Needs an embedder ([] without);
         rows without a vector are embedded now (up to `backfill`) and keep it. Never reads another user's rows.
         """
-        user_id = _check_id("user_id", user_id)
+        user_id = check_user_id(user_id)
         options = options or RetrievalOptions()
         if not isinstance(text, str):
             raise ValueError(f"text must be a string, got {type(text).__name__}")
@@ -399,7 +409,7 @@ class MemoryStore:
     def forget(self, user_id: str, key: str | None = None) -> int:
         """Delete one key's facts, or (key=None) everything stored about the user incl. the turn log; returns
         the number of rows deleted."""
-        user_id = _check_id("user_id", user_id)
+        user_id = check_user_id(user_id)
         with self._connect(write=True) as conn:
             if key is not None:
                 return conn.execute(
@@ -416,7 +426,7 @@ class MemoryStore:
 
     def export(self, user_id: str) -> dict[str, Any]:
         """Everything stored about a user, as plain JSON-ready data."""
-        user_id = _check_id("user_id", user_id)
+        user_id = check_user_id(user_id)
         return {
             "user_id": user_id,
             "schema_version": SCHEMA_VERSION,
@@ -428,7 +438,7 @@ class MemoryStore:
     # -- conversation log -------------------------------------------------------------------------
     def log_turn(self, user_id: str, session_id: str, role: str, text: str, language: str | None = None) -> int:
         """Append one item to the session's log; returns its position in the session."""
-        user_id, session_id = _check_id("user_id", user_id), _check_id("session_id", session_id)
+        user_id, session_id = check_user_id(user_id), _check_id("session_id", session_id)
         if role not in ("user", "assistant", "tool", "system"):
             raise ValueError(f"role must be user, assistant, tool or system, got {role!r}")
         if not isinstance(text, str):
@@ -450,7 +460,7 @@ class MemoryStore:
 
     def turns(self, user_id: str, session_id: str | None = None, limit: int = 50) -> list[LoggedTurn]:
         """The last `limit` logged items of a session (or of all the user's sessions), oldest first."""
-        user_id = _check_id("user_id", user_id)
+        user_id = check_user_id(user_id)
         where, params = "user_id = ?", [user_id]
         if session_id is not None:
             where, params = "user_id = ? AND session_id = ?", [user_id, session_id]

@@ -21,11 +21,13 @@ from typing import Any, Literal
 
 from fastapi import FastAPI, WebSocket
 from fastapi.responses import HTMLResponse, JSONResponse, Response
+from starlette.requests import HTTPConnection, Request
 from starlette.websockets import WebSocketDisconnect, WebSocketState
 
 from polyvox.engine import Engine
 from polyvox.listen.vad import ScorerSource
 from polyvox.server.config import Limits
+from polyvox.server.origin import OriginGuard, OriginPolicy
 from polyvox.server.protocol import ProtocolError, ServerEvent, error_event
 from polyvox.server.session import RealtimeSession
 
@@ -44,14 +46,15 @@ class ServerOptions:
     vad: Literal["auto", "silero", "energy"] = "auto"  # speech scorer for server VAD
     model: str = "polyvox"  # the model name sessions report
     limits: Limits = field(default_factory=Limits)  # per-session limits
+    origins: OriginPolicy = field(default_factory=OriginPolicy)  # Host + browser Origin checks (origin.py)
 
 
-def _authorised(ws: WebSocket, key: str | None) -> bool:
+def _authorised(conn: HTTPConnection, key: str | None) -> bool:
     if not key:
         return True
-    offered = ws.headers.get("authorization", "")
+    offered = conn.headers.get("authorization", "")
     token = offered[7:].strip() if offered.lower().startswith("bearer ") else ""
-    for proto in ws.headers.get("sec-websocket-protocol", "").split(","):
+    for proto in conn.headers.get("sec-websocket-protocol", "").split(","):
         if proto.strip().startswith(KEY_SUBPROTOCOL):
             token = token or proto.strip()[len(KEY_SUBPROTOCOL) :]
     return bool(token) and hmac.compare_digest(token.encode(), key.encode())
@@ -79,6 +82,7 @@ def create_app(engine_factory: Callable[[], Engine], options: ServerOptions | No
             await s.close()
 
     app = FastAPI(title="polyvox realtime", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
+    app.add_middleware(OriginGuard, policy=opts.origins)  # every route: Host and browser-Origin checks
 
     @app.get("/")
     async def page() -> HTMLResponse:
@@ -89,8 +93,10 @@ def create_app(engine_factory: Callable[[], Engine], options: ServerOptions | No
         return Response(_page("worklet.js"), media_type="text/javascript")
 
     @app.get("/healthz")
-    async def healthz() -> JSONResponse:
+    async def healthz(request: Request) -> JSONResponse:
         st = app.state
+        if not _authorised(request, api_key):  # with a key, strangers learn only that it is up
+            return JSONResponse({"status": "ok", "auth": True})
         return JSONResponse(
             {
                 "status": "ok",
@@ -163,7 +169,7 @@ class Connection:
                 if msg["type"] == "websocket.disconnect":
                     return
                 if msg.get("text") is not None:
-                    await self.session.handle(msg["text"])
+                    await self._handle(msg["text"])
                 else:
                     self.emit(
                         error_event(
@@ -172,6 +178,16 @@ class Connection:
                             )
                         )
                     )
+
+    async def _handle(self, text: str) -> None:
+        """One client message; a failure the session did not turn into an `error` event (a bug) is logged and
+        reported as a server_error, and the connection stays up."""
+        try:
+            await self.session.handle(text)
+        except Exception as e:
+            log.exception("session %s: unexpected failure handling a client event", self.session.id)
+            msg = f"polyvox failed on this event ({type(e).__name__}); the server log has the details"
+            self.emit(error_event(ProtocolError("server_error", msg, type="server_error")))
 
     async def _send(self) -> None:
         with contextlib.suppress(WebSocketDisconnect, RuntimeError):  # RuntimeError: the socket closed under us

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import ipaddress
 import logging
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from polyvox.errors import PolyvoxError
@@ -38,6 +39,27 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p.add_argument("--engine", choices=ENGINES, default="cascade", help="engine answering turns (default: cascade)")
     p.add_argument(
         "--api-key", default=None, help="require 'Authorization: Bearer KEY' (default: $POLYVOX_API_KEY; none = open)"
+    )
+    p.add_argument(
+        "--no-auth",
+        action="store_true",
+        help="allow a non-loopback --host without an API key (anyone who can reach the port can use it)",
+    )
+    p.add_argument(
+        "--allow-origin",
+        action="append",
+        default=[],
+        metavar="ORIGIN",
+        help="a web page origin (e.g. https://app.example.com; 'null'; '*' = any) allowed to use the server, "
+        "besides its own page (repeatable; default: none)",
+    )
+    p.add_argument(
+        "--allow-host",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="a Host name served besides loopback names and IP addresses, e.g. behind a reverse proxy "
+        "(repeatable; '*' = any)",
     )
     p.add_argument(
         "--vad",
@@ -74,6 +96,34 @@ def engine_factory(name: str, concurrency: int = 4) -> Callable[[], Engine]:
     return lambda: mod.load_engine(None)
 
 
+def is_loopback(host: str) -> bool:
+    """True for an address only this machine can reach (127.0.0.0/8, ::1, localhost)."""
+    if host in LOOPBACK:
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def access_notice(host: str, key: str | None, no_auth: bool = False) -> str:
+    """Who can use a server on `host`, said at start; PolyvoxError for an open non-loopback server not asked for."""
+    if key:
+        return f"API key required (Authorization: Bearer KEY); listening on {host}"
+    if is_loopback(host):
+        return (
+            f"no API key: listening on {host} (loopback) only; pages of other sites are refused "
+            "(--allow-origin to allow one); set --api-key before exposing it with --host"
+        )
+    if not no_auth:
+        raise PolyvoxError(
+            f"refusing to listen on {host} without an API key: anyone who can reach it could use the assistant "
+            "and its memory",
+            "set --api-key KEY (or POLYVOX_API_KEY), or pass --no-auth to serve it open anyway",
+        )
+    return f"no API key (--no-auth): anyone who can reach {host} can use the assistant and its memory"
+
+
 def serve(
     host: str = "127.0.0.1",
     port: int = 8000,
@@ -81,19 +131,27 @@ def serve(
     api_key: str | None = None,
     vad: str = "auto",
     concurrency: int = 4,
+    allow_origins: Sequence[str] = (),
+    allow_hosts: Sequence[str] = (),
+    no_auth: bool = False,
 ) -> None:
     """Load the engine (once, before listening), then serve until interrupted."""
     from polyvox.errors import require
     from polyvox.server import ServerOptions, create_app  # raises MissingExtraError without the extra
     from polyvox.server.config import MAX_FRAME_BYTES
+    from polyvox.server.origin import OriginPolicy
 
     uvicorn = require("uvicorn", "polyvox serve", "server")
 
     key = api_key or os.environ.get("POLYVOX_API_KEY") or None
-    if host not in LOOPBACK and not key:
-        log.warning("listening on %s without an API key: anyone who can reach it can use it", host)
+    notice = access_notice(host, key, no_auth)  # before the models load: a refused set-up fails fast
+    policy = OriginPolicy.of(allow_origins, allow_hosts)
     instance = engine_factory(engine, concurrency)()  # models load here: a missing model fails before the port opens
-    app = create_app(lambda: instance, ServerOptions(api_key=key, vad=vad))
+    app = create_app(lambda: instance, ServerOptions(api_key=key, vad=vad, origins=policy))
+    print(f"polyvox: {notice}", file=sys.stderr)
+    if policy.allowed_origins or policy.allowed_hosts:
+        extra = [*(f"origin {o}" for o in policy.allowed_origins), *(f"host {h}" for h in policy.allowed_hosts)]
+        print(f"polyvox: also serving {', '.join(extra)}", file=sys.stderr)
     print(
         f"polyvox: {instance.name} engine on http://{host}:{port}/  (Realtime: ws://{host}:{port}/v1/realtime)",
         file=sys.stderr,
@@ -104,5 +162,15 @@ def serve(
 def run(args: argparse.Namespace) -> int:
     """`polyvox serve` handler: exit code 0 after a clean shutdown; PolyvoxError propagates to the CLI."""
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    serve(args.host, args.port, args.engine, args.api_key, args.vad, args.concurrency)
+    serve(
+        args.host,
+        args.port,
+        args.engine,
+        args.api_key,
+        args.vad,
+        args.concurrency,
+        args.allow_origin,
+        args.allow_host,
+        args.no_auth,
+    )
     return 0

@@ -9,12 +9,13 @@ polyvox's own settings live in one extension object the stock client passes thro
 from __future__ import annotations
 
 import copy
-from collections.abc import Collection
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from typing import Any, Literal
 
 from openai.types.realtime import RealtimeSessionCreateRequest
 
+from polyvox.audio import SAMPLE_RATE
 from polyvox.listen.vad import VadConfig
 from polyvox.server.protocol import PCM_BYTES_PER_MS, PCM_RATE, ProtocolError
 
@@ -33,6 +34,7 @@ class Limits:
     max_event_bytes: int = 1 << 20  # 1 MiB: one client message (bigger ones are refused unparsed)
     max_append_bytes: int = 480_000  # 10 s of 24 kHz pcm16 in one input_audio_buffer.append
     max_buffer_ms: int = 120_000  # 2 min of uncommitted input audio (manual mode; VAD mode trims)
+    max_pending_audio_ms: int = 120_000  # user audio not yet answered (items + commits): more items are refused
     max_items: int = 500  # conversation items kept (oldest dropped first)
     events_per_second: float = 400.0  # sustained client event rate (audio at 20 ms chunks is 50/s)
     event_burst: float = 800.0  # events allowed at once above that rate
@@ -42,6 +44,23 @@ class Limits:
     @property
     def max_append_ms(self) -> int:
         return self.max_append_bytes // PCM_BYTES_PER_MS
+
+
+def check_item_audio(samples: int, pending: Iterable[Any], limits: Limits, event_id: str | None) -> None:
+    """Refuse `conversation.item.create` audio (`samples` of 24 kHz pcm16) that would take the user audio
+    waiting for an answer (`pending` items: 16 kHz samples each) past `max_pending_audio_ms`. Counted in
+    samples, so no header, chunking or item count walks around it; once answered, audio is freed."""
+    held = sum(len(i.audio) for i in pending if getattr(i, "audio", None) is not None)  # at SAMPLE_RATE
+    limit = limits.max_pending_audio_ms * PCM_RATE // 1000  # in 24 kHz samples
+    if samples + held * PCM_RATE // SAMPLE_RATE > limit:
+        raise ProtocolError(
+            "input_audio_too_long",
+            f"audio items waiting for a response may hold at most {limits.max_pending_audio_ms / 1000:.0f} s in "
+            f"all: this item has {samples / PCM_RATE:.1f} s, {held / SAMPLE_RATE:.1f} s already wait "
+            "(send response.create first, or shorter audio)",
+            "item.content",
+            event_id,
+        )
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,7 @@ from polyvox.audio import OUTPUT_SAMPLE_RATE
 
 PCM_RATE = OUTPUT_SAMPLE_RATE  # 24 kHz: the only rate `audio/pcm` allows, in and out
 PCM_BYTES_PER_MS = PCM_RATE * 2 // 1000  # 48 bytes: 16-bit mono at 24 kHz
+MAX_NESTING = 64  # JSON objects/arrays inside each other in one event (a tool schema needs ~10; pydantic fails ~250)
 
 
 def _client_event_models() -> dict[str, type[BaseModel]]:
@@ -65,6 +66,13 @@ def parse_client_event(text: str | bytes) -> BaseModel:
         raise ProtocolError("invalid_json", f"the message is not valid JSON: {e}") from None
     if not isinstance(data, dict):
         raise ProtocolError("invalid_event", "an event must be a JSON object")
+    if (depth := nesting(data)) > MAX_NESTING:
+        raise ProtocolError(
+            "invalid_event",
+            f"the event nests objects/arrays {depth} levels deep; at most {MAX_NESTING} are allowed",
+            None,
+            data.get("event_id") if isinstance(data.get("event_id"), str) else None,
+        )
     event_id = data.get("event_id") if isinstance(data.get("event_id"), str) else None
     kind = data.get("type")
     if not isinstance(kind, str):
@@ -82,6 +90,31 @@ def parse_client_event(text: str | bytes) -> BaseModel:
         loc = [str(p) for p in err["loc"] if not (isinstance(p, str) and p[:1].isupper())]
         param = ".".join(loc) or None
         raise ProtocolError("invalid_value", f"{kind}: {param}: {err['msg']}", param, event_id) from None
+
+
+def nesting(value: Any) -> int:
+    """How deeply JSON objects/arrays nest in `value` (0 for a scalar); iterative, so no depth can crash it."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        v, depth = stack.pop()
+        children = v.values() if isinstance(v, dict) else v if isinstance(v, list) else None
+        if children is None:
+            continue
+        deepest = max(deepest, depth)
+        if deepest > MAX_NESTING:
+            return deepest
+        stack.extend((c, depth + 1) for c in children)
+    return deepest
+
+
+def from_exception(e: Exception, event_id: str | None) -> ProtocolError:
+    """A validation failure found while handling an event (pydantic, ValueError, ...) as a client error."""
+    if isinstance(e, ValidationError) and e.errors():
+        err = e.errors()[0]
+        param = ".".join(str(p) for p in err["loc"] if not (isinstance(p, str) and p[:1].isupper())) or None
+        return ProtocolError("invalid_value", f"{param}: {err['msg']}" if param else err["msg"], param, event_id)
+    what = "the event nests too deeply" if isinstance(e, RecursionError) else str(e) or type(e).__name__
+    return ProtocolError("invalid_value", f"the event cannot be used: {what[:300]}", None, event_id)
 
 
 def decode_pcm16(b64: str, max_bytes: int, event_id: str | None = None) -> np.ndarray:

@@ -34,6 +34,7 @@ from polyvox.listen.vad import SpeechScorer
 from polyvox.server.config import (
     Limits,
     check_extension,
+    check_item_audio,
     default_session,
     engine_voice,
     merge_update,
@@ -48,6 +49,7 @@ from polyvox.server.protocol import (
     build,
     decode_pcm16,
     error_event,
+    from_exception,
     new_id,
     parse_client_event,
 )
@@ -170,6 +172,8 @@ class RealtimeSession:
             except ProtocolError as e:
                 e.event_id = e.event_id or event.event_id
                 raise
+            except (ValueError, RecursionError) as e:  # pydantic's ValidationError is a ValueError
+                raise from_exception(e, event.event_id) from e
         except ProtocolError as e:
             self.emit(error_event(e))
 
@@ -377,6 +381,7 @@ class RealtimeSession:
             return None
         max_bytes = self.limits.max_buffer_ms * PCM_BYTES_PER_MS
         pcm = np.concatenate([decode_pcm16(a or "", max_bytes, event_id) for a in chunks])
+        check_item_audio(len(pcm), self.conversation.pending_audio(), self.limits, event_id)  # counted in samples
         return resample(_pcm_to_float(pcm), PCM_RATE, SAMPLE_RATE)
 
     async def _on_conversation_item_retrieve(self, ev: rt.ConversationItemRetrieveEvent) -> None:

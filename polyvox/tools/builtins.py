@@ -7,6 +7,7 @@ is for in words a spoken question uses, and give argument examples.
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
@@ -27,8 +28,15 @@ def calculator(expression: str) -> dict[str, Any]:
     result = tidy(evaluate(expression))
     out: dict[str, Any] = {"expression": expression, "result": result}
     if isinstance(result, int) and abs(result) >= 10**15:
-        out["approximately"] = f"{float(result):.6g}"
+        out["approximately"] = _approximately(result)
     return out
+
+
+def _approximately(n: int) -> str:
+    """A big integer in 6 significant digits, 2**200 -> "1.60694e+60" (Decimal: float() overflows past 1e308)."""
+    mantissa, _, exponent = f"{Decimal(n):.5e}".partition("e")
+    mantissa = mantissa.rstrip("0").rstrip(".") if "." in mantissa else mantissa
+    return f"{mantissa}e{exponent}"
 
 
 def convert_units(value: float, from_unit: str, to_unit: str) -> dict[str, Any]:

@@ -108,7 +108,10 @@ def _eval(node: ast.AST) -> float:
             raise CalculatorError("division by zero")
         if isinstance(node.op, ast.Mult) and _too_big(left) + _too_big(right) > MAX_DIGITS:
             raise CalculatorError(f"the result would have more than {MAX_DIGITS} digits")
-        return op(left, right)
+        try:
+            return op(left, right)
+        except OverflowError as e:  # a huge integer met a float: (10**999) / 10**-5
+            raise CalculatorError("the result is too large") from e
     if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in FUNCTIONS:
         if node.keywords:
             raise CalculatorError("functions take plain arguments only")

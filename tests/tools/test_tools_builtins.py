@@ -58,6 +58,9 @@ def test_calculator_arithmetic(expression: str, expected: float | None):
         ("9 ** 9 ** 9", "digits"),
         ("2 ** 100000", "digits"),
         ("10.0 ** 400", "too large"),
+        ("(10**999)/(10**-5)", "too large"),  # a huge integer meets a float (was a raw OverflowError)
+        ("-(10**999) / 3", "too large"),
+        ("10**999 % 0.5", "too large"),
         ("factorial(100000)", "too large"),
         ("(-8) ** 0.5", "not a real number"),
         ("1 / 0", "division by zero"),
@@ -78,6 +81,8 @@ def test_calculator_tool_reports_errors_and_big_numbers():
     assert out.error and "not arithmetic" in out.error
     big = json.loads(reg.run("calculator", '{"expression": "2 ** 200"}').output_json)
     assert big["result"] == 2**200 and big["approximately"] == "1.60694e+60"
+    huge = json.loads(reg.run("calculator", '{"expression": "10 ** 400"}').output_json)  # past float's range
+    assert huge["approximately"] == "1e+400"
 
 
 @pytest.mark.parametrize(
