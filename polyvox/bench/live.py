@@ -29,7 +29,6 @@ from polyvox.events import (
     AudioChunk,
     EndOfTurn,
     PartialTranscript,
-    TextDelta,
     ToolCall,
     TurnDone,
     UserTranscript,
