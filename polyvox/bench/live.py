@@ -66,9 +66,7 @@ class Pacer:
             time.sleep(delay)
 
 
-def _stream(
-    x: np.ndarray, sample_rate: int, send: Callable[[np.ndarray], None], finished: Callable[[], bool]
-) -> float:
+def _stream(x: np.ndarray, sample_rate: int, send: Callable[[np.ndarray], None], finished: Callable[[], bool]) -> float:
     """Send `x` then silence in CHUNK_MS chunks at real-time pace until `finished()`; returns the
     perf_counter at which the last voiced chunk was sent."""
     n = sample_rate * CHUNK_MS // 1000
