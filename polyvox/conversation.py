@@ -93,7 +93,9 @@ class _Capture:
     last_voiced_wall: float = 0.0  # perf_counter when that window arrived
     pause: int = 0  # pauses seen; bumping it invalidates work done for an earlier pause
     partial_at_ms: float = 0.0  # speech covered by the last partial request
-    barged: bool = False
+    over_reply: bool = False  # began while the assistant was speaking: a turn only if it barges in
+    barged: bool = False  # the barge-in check ran (BargeIn emitted, or heard as a backchannel)
+    barged_in: bool = False  # BargeIn was emitted: this speech is the user's new turn
 
     def add(self, x: np.ndarray) -> None:
         self.audio.append(x)
@@ -147,12 +149,12 @@ class ConversationSession:
         self._capture: _Capture | None = None
         self._final: dict[int, UserTranscript | None] = {}  # pause -> transcript of the speech up to that pause
         self._ended: tuple[EndOfTurn, _Capture] | None = None  # decided, waiting for its transcript
-        self.reply: _Reply | None = None
+        self.reply: _Reply | None = None  # the reply being heard (released), until the next one
+        self.held: _Reply | None = None  # a reply prepared at a pause, not heard unless the turn ends there
         self.speaking_reply = False  # set by the front end while reply audio plays (barge-in applies)
         self.closed = False
         self._voiced_wall = time.perf_counter()  # when the last voiced window came in
         self._partial_busy = False  # a partial transcript is being made (at most one at a time)
-        self._backchannel: _Capture | None = None  # a capture heard as "mm-hm" over the reply
 
     # -- input -------------------------------------------------------------------------------------
     def push(self, samples: np.ndarray) -> None:
@@ -200,8 +202,9 @@ class ConversationSession:
         (False when another listener takes the conversation over, e.g. new turn-detection settings)."""
         with self._lock:
             self.closed = True
-            if self.reply is not None:
-                self.reply.cancel.set()
+            for r in (self.reply, self.held):
+                if r is not None:
+                    r.cancel.set()
         self._asr.shutdown(wait=False, cancel_futures=True)
         self._judge.shutdown(wait=False, cancel_futures=True)
         if end_conversation:
@@ -219,8 +222,9 @@ class ConversationSession:
     def cancel_reply(self) -> None:
         """Stop the reply (the front end's barge-in or a client's cancel)."""
         with self._lock:
-            if self.reply is not None:
-                self.reply.cancel.set()
+            for r in (self.reply, self.held):
+                if r is not None:
+                    r.cancel.set()
 
     # -- voice activity ------------------------------------------------------------------------------
     def _keep_recent(self, x: np.ndarray) -> None:
@@ -239,6 +243,7 @@ class ConversationSession:
             cap.add(recent[int((start_ms - recent_start) * SAMPLE_RATE / 1000) :])
             self._recent = []
             cap.last_voiced_ms, cap.last_voiced_wall = self.detector.last_speech_ms, self._voiced_wall
+            cap.over_reply = self._speaking
             self._capture, self._ended = cap, None
             self._final.clear()
             self.emit(SpeechStarted(start_ms))
@@ -282,10 +287,16 @@ class ConversationSession:
 
         self._asr.submit(work)
 
+    @property
+    def _speaking(self) -> bool:
+        """The assistant is speaking: the front end says so, or a heard reply is still being made."""
+        r = self.reply
+        return self.speaking_reply or (r is not None and not r.done and not r.cancel.cancelled)
+
     def _maybe_barge_in(self) -> None:
         """Speech over a reply for barge_in_ms: stop the reply unless the words are a backchannel."""
         cap, o = self._capture, self.options
-        if cap is None or cap.barged or not o.interrupt or not self.speaking_reply or not self.detector.speaking:
+        if cap is None or cap.barged or not cap.over_reply or not o.interrupt or not self.detector.speaking:
             return
         if self.detector.last_speech_ms - cap.start_ms - o.vad.prefix_padding_ms < o.barge_in_ms:
             return
@@ -298,10 +309,10 @@ class ConversationSession:
                 words = heard.text if heard is not None else ""
                 if words and is_backchannel(words):
                     log.info("backchannel %r: the reply goes on", words)
-                    self._backchannel = cap  # heard, never interrupts, never answered
-                    return
+                    return  # heard, never interrupts, never answered (cap.barged_in stays False)
+                cap.barged_in = True
                 self.emit(BargeIn(self.detector.last_speech_ms, words))
-                if self.reply is not None and self.reply.released:
+                if self.reply is not None:
                     self.reply.cancel.set()
 
         self._asr.submit(work)
@@ -325,7 +336,7 @@ class ConversationSession:
                 self._final[pause] = heard
                 if ended:
                     self._start_reply(cap, audio, released=True)
-                elif self.options.preemptive and self.options.respond:
+                elif self.options.preemptive and self.options.respond and (cap.barged_in or not cap.over_reply):
                     self._start_reply(cap, audio, released=False)
 
         self._asr.submit(transcribe)
@@ -350,25 +361,25 @@ class ConversationSession:
         self._capture = None
         self.detector.reset_speech()  # more speech after an early end starts a new turn (a barge-in)
         self.emit(SpeechStopped(cap.last_voiced_ms))
-        if self._backchannel is cap:  # "mm-hm" over the reply: heard, not answered
+        if cap.over_reply and not cap.barged_in:  # "mm-hm", a cough, a short word over the reply: not a turn
             self._ended = None
             return
         self.emit(ev)
         if not self.options.respond:
             return
-        reply = self.reply
-        if reply is not None and reply.pause == cap.pause and not reply.released and not reply.cancel.cancelled:
-            self._release(reply)
+        held = self.held
+        if held is not None and held.pause == cap.pause and not held.cancel.cancelled:
+            self._release(held)
         elif cap.pause in self._final:
             self._start_reply(cap, cap.samples(cap.last_voiced_ms + self.options.tail_ms), released=True)
         # else: the transcript of this pause is on its way; transcribe() starts the reply
 
     def _start_reply(self, cap: _Capture, audio: np.ndarray, released: bool) -> None:
         heard = self._final[cap.pause]
-        if self.reply is not None and not self.reply.done:
-            self.reply.cancel.set()
+        if self.held is not None:
+            self.held.cancel.set()
         reply = _Reply(cap.pause, heard, started_wall=time.perf_counter())
-        self.reply = reply
+        self.held = reply
         if released:
             self._release(reply)
         turn = self.make_turn(audio, heard)
@@ -382,9 +393,7 @@ class ConversationSession:
 
         def run() -> None:
             try:
-                for ev in self.engine.stream(turn, reply.cancel):
-                    if reply.cancel.cancelled:
-                        break
+                for ev in self.engine.stream(turn, reply.cancel):  # a cancelled turn still ends with TurnDone
                     if isinstance(ev, TurnDone):
                         ev.result.trace["latency_ms"] = _latency(ev, voiced_wall, reply)
                     self._deliver(reply, ev)
@@ -401,28 +410,29 @@ class ConversationSession:
 
     def _deliver(self, reply: _Reply, ev: Event) -> None:
         with self._lock:  # emitted under the lock: released held events and live ones keep their order
-            if reply.cancel.cancelled and not isinstance(ev, TurnDone):
-                return
+            if reply.cancel.cancelled and not (reply.released and isinstance(ev, TurnDone)):
+                return  # a stopped reply says nothing more; one that was heard still reports how it ended
             if not reply.released:
                 reply.held.append(ev)
                 return
-            if reply.cancel.cancelled and reply is not self.reply:
-                return  # a dropped preemptive reply's TurnDone
             self.emit(ev)
 
     def _release(self, reply: _Reply) -> None:
+        if self.reply is not None and self.reply is not reply and not self.reply.done:
+            self.reply.cancel.set()  # the reply being heard stops only for one that will be heard (or a barge-in)
+        self.reply, self.held = reply, None
         reply.released = True
         held, reply.held = reply.held, []
         for ev in held:
             self.emit(ev)
 
     def _drop_held_reply(self) -> None:
-        reply = self.reply
-        if reply is not None and not reply.released:
+        reply = self.held
+        if reply is not None:
             reply.cancel.set()
             log.debug("preemptive reply dropped (%d events held)", len(reply.held))
             reply.held = []
-            self.reply = None
+            self.held = None
 
 
 def _failed(message: str, heard: UserTranscript | None = None) -> Event:

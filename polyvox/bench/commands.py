@@ -61,6 +61,14 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
         help="BIG-bench data for hhh/ethics: bigbench-1.0.0.tar.gz or a checkout (else stand-in items)",
     )
     p.add_argument("--judge", action="store_true", help="also score open answers with the local LLM judge")
+    p.add_argument(
+        "--turns",
+        choices=("server_vad", "semantic_vad", "whole"),
+        default="server_vad",
+        help="latency: stream each turn in real time, ended by the system's server_vad or semantic_vad "
+        "(default server_vad), or submit each finished turn whole",
+    )
+    p.add_argument("--minutes", type=float, default=None, help="latency: minutes of conversation per session")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
     p.set_defaults(func=run)
     return p
@@ -105,6 +113,8 @@ def run(args: argparse.Namespace) -> int:
         data={"bigbench": args.bigbench} if args.bigbench else {},
         judge=args.judge,
         progress=not args.no_progress,
+        session_minutes=args.minutes,
+        live=None if args.turns == "whole" else args.turns,
     )
     if args.report_only:  # runs no case: the report names the recorded system without loading it
         from polyvox.bench.realtime import RealtimeTarget

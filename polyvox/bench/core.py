@@ -25,6 +25,9 @@ class BenchOptions:
     max_cases: int | None = None  # hard cap on cases per benchmark after its own limit (smoke tests)
     reply_tokens_cap: int | None = None  # cap every reply's max tokens (smoke tests: short replies)
     session_minutes: float | None = None  # latency: conversation length per session (None = 1 quick / 30 full)
+    # latency: turns streamed live and ended by the system's turn detection (server_vad | semantic_vad), or
+    # None: each finished turn submitted whole (the clock starts at the submission)
+    live: str | None = "server_vad"
 
     @property
     def full(self) -> bool:
@@ -90,6 +93,9 @@ class SessionConfig:
     language: str | None = None  # pin the reply language (engine targets only; endpoints choose)
     max_reply_tokens: int = 160
     history_turns: int | None = None  # engine targets: keep only the last N user turns of history
+    # live: each turn streamed in real time (20 ms chunks, then silence) and ended by the system's own turn
+    # detection, "server_vad" or "semantic_vad" (bench.live); None: the finished turn is submitted whole
+    live: str | None = None
 
 
 @dataclass

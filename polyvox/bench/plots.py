@@ -54,6 +54,17 @@ def write_plots(folder: Path, summaries: list[Summary]) -> list[Path]:
         fig.tight_layout()
         written.append(_save(fig, folder / "latency.png", plt))
 
+    by_turn = next((s.metrics.get("p50_by_turn_s") for s in summaries if s.metrics.get("p50_by_turn_s")), None)
+    if by_turn:  # latency against the turn index: does a long conversation slow down?
+        fig, ax = plt.subplots(figsize=(8, 3.2))
+        ax.plot(np.arange(1, len(by_turn) + 1), by_turn, ".-", color="#3b7dd8")
+        ax.set_xlabel("turn of the conversation")
+        ax.set_ylabel("first audio (s), median over sessions")
+        ax.set_ylim(0, max(by_turn) * 1.15)
+        ax.set_title("Latency against turn index (from the user's last voiced chunk)")
+        fig.tight_layout()
+        written.append(_save(fig, folder / "latency_by_turn.png", plt))
+
     for s in summaries:
         if not s.breakdown:
             continue

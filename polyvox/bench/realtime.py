@@ -47,6 +47,10 @@ class RealtimeTarget(Target):
         self.name = name or url.split("//", 1)[-1].split("/", 1)[0]
 
     def open(self, config: SessionConfig) -> Session:
+        if config.live:
+            from polyvox.bench.live import LiveRealtimeSession
+
+            return LiveRealtimeSession(self.url, self.api_key, config, {"type": config.live})
         return RealtimeSession(self, config)
 
     def describe(self) -> dict[str, object]:

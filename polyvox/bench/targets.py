@@ -120,6 +120,10 @@ class EngineTarget(Target):
         return cls(engine, time.perf_counter() - t0)
 
     def open(self, config: SessionConfig) -> Session:
+        if config.live:
+            from polyvox.bench.live import LiveEngineSession
+
+            return LiveEngineSession(self.engine, config, config.live)
         return EngineSession(self.engine, config)
 
     def describe(self) -> dict[str, object]:

@@ -11,6 +11,7 @@ with the turn's note in the system message each change of mood re-evaluates the 
 
 from __future__ import annotations
 
+import contextlib
 import json
 from importlib import resources
 from typing import Any
@@ -25,6 +26,35 @@ QUICK_MINUTES = 1.0  # --limit runs: one minute of conversation per session
 FULL_SESSIONS = 3  # one per script
 HISTORY_TURNS = 6
 MAX_TURNS = 400  # a hard stop for a system that answers with silence
+
+
+# per-turn stages, ms from the end of the user's last voiced chunk (live) or from the submission (whole)
+STAGES = ("end_of_turn_ms", "reply_started_ms", "llm_first_token_ms", "first_audio_ms", "prompt_tokens_evaluated")
+
+
+def stages(trace: dict[str, Any]) -> dict[str, Any]:
+    """A reply's stages on the turn's clock, from its trace (engine trace or Realtime response metadata)."""
+    if "polyvox_trace" in trace:  # a Realtime endpoint: the engine trace travels as response metadata
+        with contextlib.suppress(ValueError):
+            trace = {**trace, **json.loads(trace["polyvox_trace"])}
+    out: dict[str, Any] = {}
+    latency = trace.get("latency_ms") or {}
+    if "end_of_turn" in trace:
+        out["end_of_turn_ms"] = trace["end_of_turn"].get("wait_ms")
+        out["end_of_turn_reason"] = trace["end_of_turn"].get("reason")
+    elif trace.get("speech_stopped_ms") is not None:
+        out["end_of_turn_ms"] = trace["speech_stopped_ms"]
+    for k in ("reply_started", "llm_first_token", "first_audio"):
+        if k in latency:
+            out[f"{k}_ms"] = latency[k]
+    if "prompt_tokens_evaluated" in trace:
+        out["prompt_tokens_evaluated"] = trace["prompt_tokens_evaluated"]
+        out["prompt_tokens"] = trace.get("prompt_tokens")
+    return out
+
+
+def _median(xs: list[float]) -> float | None:
+    return round(float(np.median(xs)), 1) if xs else None
 
 
 def scripts() -> list[list[str]]:
@@ -52,7 +82,10 @@ class Latency(Benchmark):
         lines: list[str] = case.meta["script"]
         limit_s = float(case.expected) * 60
         clock, ttfas, turns = 0.0, [], []
-        config = SessionConfig(history_turns=HISTORY_TURNS, max_reply_tokens=80)
+        live = self.options.live
+        # live: the conversation keeps its whole history, as a server session does (the engine drops its
+        # oldest turns when they outgrow the LLM's context); whole turns: a client keeping the last few
+        config = SessionConfig(history_turns=None if live else HISTORY_TURNS, max_reply_tokens=80, live=live)
         with ctx.open(config) as session:
             for i in range(MAX_TURNS):
                 if clock >= limit_s:
@@ -66,17 +99,26 @@ class Latency(Benchmark):
                 turns.append(
                     {
                         "user": text,
+                        "heard": reply.user_transcript,
                         "reply": reply.text,
                         "ttfa_ms": reply.ttfa_ms,
                         "total_ms": round(reply.total_ms, 1),
                         "clock_s": round(clock, 1),
+                        **stages(reply.trace),
                     }
                 )
         ctx.save_json("turns.json", turns)
         if not ttfas:
             raise RuntimeError("no turn produced reply audio")
         half = len(ttfas) // 2
+        stage_medians = {
+            k: round(float(np.median(v)), 1) for k in STAGES if (v := [t[k] for t in turns if t.get(k) is not None])
+        }
         return None, {
+            "live": self.options.live or "whole",
+            "stage_median_ms": stage_medians,
+            "turns_1_10_median_ms": _median(ttfas[:10]),
+            "turns_41_50_median_ms": _median(ttfas[40:50]),
             "turns": len(turns),
             "silent_turns": len(turns) - len(ttfas),
             "conversation_s": round(clock, 1),
@@ -90,7 +132,19 @@ class Latency(Benchmark):
         ttfas = np.array([t for r in results if r.ok for t in r.metrics["ttfa_ms"]]) / 1000
         if not len(ttfas):
             return self.summary(results, None)
+        by_turn: dict[int, list[float]] = {}
+        for r in results:
+            if r.ok:
+                for i, t in enumerate(r.metrics["ttfa_ms"]):
+                    by_turn.setdefault(i, []).append(t / 1000)
+        first = [t for i in range(10) for t in by_turn.get(i, [])]
+        later = [t for i in range(40, 50) for t in by_turn.get(i, [])]
         metrics = {
+            "live": self.options.live or "whole",
+            "turns_1_10_p50_s": round(float(np.median(first)), 3) if first else None,
+            "turns_41_50_p50_s": round(float(np.median(later)), 3) if later else None,
+            "growth_41_50_over_1_10": round(float(np.median(later) / np.median(first)), 3) if first and later else None,
+            "p50_by_turn_s": [round(float(np.median(by_turn[i])), 3) for i in sorted(by_turn)],
             "p50_s": round(float(np.percentile(ttfas, 50)), 3),
             "p90_s": round(float(np.percentile(ttfas, 90)), 3),
             "p99_s": round(float(np.percentile(ttfas, 99)), 3),
