@@ -13,7 +13,7 @@ import pytest
 from polyvox.cascade.understand import Understanding, UnderstandingOptions
 from polyvox.cli import main
 from polyvox.engine import Conversation, Turn
-from polyvox.events import ToolCall, ToolResult, TurnDone
+from polyvox.events import AudioChunk, ToolCall, ToolResult, TurnDone
 
 SPANISH = {"la", "el", "es", "de", "capital", "francia", "parís", "ciudad", "una", "en", "y"}
 
@@ -27,6 +27,10 @@ def test_calculator_runs_inside_the_engine(cascade, say16k):
     done = events[-1]
     assert isinstance(done, TurnDone) and "391" in done.result.reply_text.replace(",", "")
     assert done.result.trace["tools"][0]["name"] == "calculator"
+    # no dead air while the tool runs: "One moment." comes first, and the answer's own first audio is timed apart
+    audio = [e for e in events if isinstance(e, AudioChunk)]
+    assert done.result.trace["filler"] == "One moment." and audio[0].text == "One moment."
+    assert done.result.timings.tts_first_audio_ms > done.result.trace["filler_ms"]
 
 
 def test_plain_questions_are_not_offered_tools(cascade):

@@ -24,6 +24,7 @@ import numpy as np
 from polyvox.audio import OUTPUT_SAMPLE_RATE, SAMPLE_RATE, float_to_pcm16, resample
 from polyvox.bench.core import Reply, SessionConfig, ToolCallInfo
 from polyvox.bench.targets import EngineSession, Session
+from polyvox.cascade.languages import FILLERS, filler
 from polyvox.engine import Engine, Message, Turn
 from polyvox.events import (
     AudioChunk,
@@ -135,12 +136,16 @@ class LiveEngineSession(Session):
         return self._reply(got, voiced_at)
 
     def _reply(self, got: list[tuple[float, Any]], voiced_at: float) -> Reply:
-        first: float | None = None
+        first: float | None = None  # the answer's first audio (a "one moment" filler is not the answer)
+        first_any: float | None = None
         chunks, calls, partials = [], [], []
         heard, result, end = "", None, None
+        fillers = {filler(c) for c in FILLERS}
         for t, ev in got:
             if isinstance(ev, AudioChunk):
-                if first is None and len(ev.samples):
+                if len(ev.samples) and first_any is None:
+                    first_any = (t - voiced_at) * 1000
+                if first is None and len(ev.samples) and ev.text not in fillers:
                     first = (t - voiced_at) * 1000
                 chunks.append(ev.samples)
             elif isinstance(ev, UserTranscript):
@@ -168,6 +173,7 @@ class LiveEngineSession(Session):
         if end is not None:
             trace["end_of_turn"] = {"reason": end.reason, "wait_ms": round(end.wait_ms, 1)}
         trace["partials_ms"] = partials  # when each partial transcript arrived, ms after the last voiced chunk
+        trace["first_any_audio_ms"] = None if first_any is None else round(first_any, 1)
         audio = np.concatenate(chunks) if chunks else np.zeros(0, np.float32)
         total = (last_t - voiced_at) * 1000
         return Reply(reply_text, audio, self.engine.output_sample_rate, heard, first, total, calls, trace)

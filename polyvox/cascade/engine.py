@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -26,7 +26,7 @@ from polyvox.audio import SAMPLE_RATE
 from polyvox.cascade.asr import AsrOptions, WhisperASR
 from polyvox.cascade.context import build_messages, build_system, fit_history, turn_note, with_note
 from polyvox.cascade.langprior import LanguagePriorOptions
-from polyvox.cascade.languages import weak_language_warning
+from polyvox.cascade.languages import filler, weak_language_warning
 from polyvox.cascade.llm import LlamaLLM, LlmOptions, PromptStats
 from polyvox.cascade.speak import SpokenReply, Voice, speak_reply
 from polyvox.cascade.state import cascade_state
@@ -36,6 +36,7 @@ from polyvox.cascade.vad import SileroVAD, VadOptions
 from polyvox.engine import CancelToken, Conversation, Engine, Message, Turn, user_turn_starts
 from polyvox.errors import AudioInputError, PolyvoxError
 from polyvox.events import (
+    AudioChunk,
     Event,
     SpeechStarted,
     SpeechStopped,
@@ -312,6 +313,22 @@ class CascadeEngine(Engine):
         lead = {name: i for i, name in enumerate(first)}
         return sorted(kept, key=lambda t: lead.get(t.get("function", t).get("name"), len(lead)))  # stable
 
+    def _filler(self, voice: Voice, trace: dict[str, Any], t0: float) -> Generator[Event, None, int]:
+        """"One moment." in the reply's language and voice, before a tool runs (no dead air while it does);
+        returns the samples spoken. trace["filler_ms"]: when it began (the answer's own first audio is
+        Timings.tts_first_audio_ms)."""
+        said, n = filler(voice.language), 0
+        try:
+            for chunk in self.tts.stream(said, voice.language, voice=voice.voice, prosody=voice.prosody):
+                trace.setdefault("filler_ms", round((time.perf_counter() - t0) * 1000, 1))
+                n += len(chunk)
+                yield AudioChunk(chunk, self.tts.sample_rate, said)
+        except PolyvoxError as e:  # no filler is better than no answer
+            trace.setdefault("notes", []).append(f"filler not spoken: {e}")
+        if n:
+            trace["filler"] = said
+        return n
+
     def _check_fits(self, messages: list[dict[str, Any]], tools: list[dict] | None, max_tokens: int) -> None:
         """A clear error, instead of llama.cpp's, when even the shortest prompt cannot fit the context."""
         n_ctx = self.llm.options.n_ctx
@@ -381,6 +398,8 @@ class CascadeEngine(Engine):
             if ask:
                 history.append(Message("user", ask))
                 ask = ""
+            if registry is not None and not total.audio_samples and any(c.name in registry for c in calls):
+                total.audio_samples += yield from self._filler(voice, trace, t0)  # the tool and its answer take a while
             client_calls = []
             for c in calls:
                 call = ToolCall(f"call_{uuid.uuid4().hex[:12]}", c.name, json.dumps(c.arguments, ensure_ascii=False))

@@ -67,3 +67,23 @@ def language_rule(language: str) -> str:
     """'Always answer in Hindi, using Devanagari script.'"""
     script = f", using {SCRIPTS[language]} script" if language in SCRIPTS else ""
     return f"Always answer in {language_name(language)}{script}."
+
+
+# What the assistant says when the answer needs a moment (a tool call): it holds the turn, it does not answer.
+FILLERS = {
+    "en": "One moment.",
+    "es": "Un momento.",
+    "fr": "Un instant.",
+    "de": "Einen Moment.",
+    "it": "Un momento.",
+    "pt": "Um momento.",
+    "nl": "Een moment.",
+    "hi": "एक क्षण।",
+    "ja": "少々お待ちください。",
+    "zh": "请稍等。",
+}
+
+
+def filler(language: str) -> str:
+    """The short "one moment" of `language` (English where none is known)."""
+    return FILLERS.get(language, FILLERS["en"])
