@@ -396,3 +396,50 @@ def test_the_tools_a_conversations_last_tool_prompt_offered_lead_its_next(cascad
     kept_before = [n for n in previous if n in offered[-1]]
     assert len(kept_before) > 10 and offered[-1][: len(kept_before)] == kept_before
     assert offered[-1][len(kept_before) :] == [n for n in client if n in offered[-1] and n not in previous]
+
+
+def test_a_conversation_evaluates_only_its_new_turn_and_keeps_its_cache_beside_another(cascade):
+    """The prompt is append-only and each conversation finds its own llama.cpp evaluation again, even when
+    another conversation used the context in between (kv_cache.ContextPool)."""
+    from polyvox.engine import Conversation
+
+    a, b = Conversation(), Conversation()
+    history: dict[str, list[Message]] = {a.id: [], b.id: []}
+    said = {a.id: ["What is the capital of France?", "And of Spain?"], b.id: ["Name a big cat.", "And a small one?"]}
+    evaluated: dict[str, list[int]] = {a.id: [], b.id: []}
+    for i in range(2):
+        for conv in (a, b):
+            text = said[conv.id][i]
+            result, _ = cascade.run(
+                Turn(text=text, history=list(history[conv.id]), conversation=conv, max_reply_tokens=24)
+            )
+            history[conv.id] += [Message("user", text), Message("assistant", result.reply_text)]
+            evaluated[conv.id].append(result.trace["prompt_tokens_evaluated"])
+            prompt = result.trace["prompt_tokens"]
+    # the second turn evaluates its own words (plus the template around them), not the dialogue before
+    assert evaluated[a.id][1] < 40 and evaluated[b.id][1] < 40 and prompt > 80
+    cascade.end_conversation(a)
+    cascade.end_conversation(b)
+
+
+def test_dropped_turns_leave_the_cache_without_evaluating_the_rest_again(cascade):
+    from polyvox.cascade.kv_cache import shift_out
+    from polyvox.cascade.llm import PromptStats
+
+    llm = cascade.llm
+    system = {"role": "system", "content": "You are a helpful voice assistant. Answer in one short sentence."}
+    facts = ["My name is Ana.", "I live in Lisbon.", "I have a cat named Tom.", "I like jazz.", "I drive a blue car."]
+    turns = [m for f in facts for m in ({"role": "user", "content": f}, {"role": "assistant", "content": "Noted."})]
+    first, later = PromptStats(), PromptStats()
+    llm.chat([system, *turns, {"role": "user", "content": "Thanks."}], max_tokens=4, session="shift", stats=first)
+    # the two oldest exchanges leave the prompt: their cells go, the rest moves back, nothing is re-evaluated
+    reply = llm.chat(
+        [system, *turns[4:], {"role": "user", "content": "What colour is my car?"}],
+        max_tokens=12,
+        session="shift",
+        stats=later,
+    )
+    assert later.shifted > 20 and later.evaluated_tokens < 30 and first.evaluated_tokens > 100
+    assert "blue" in reply.lower()
+    llm.forget("shift")
+    assert shift_out(llm._pool.contexts[0], []) == 0  # nothing to do without a prompt

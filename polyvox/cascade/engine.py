@@ -314,7 +314,7 @@ class CascadeEngine(Engine):
         return sorted(kept, key=lambda t: lead.get(t.get("function", t).get("name"), len(lead)))  # stable
 
     def _filler(self, voice: Voice, trace: dict[str, Any], t0: float) -> Generator[Event, None, int]:
-        """"One moment." in the reply's language and voice, before a tool runs (no dead air while it does);
+        """ "One moment." in the reply's language and voice, before a tool runs (no dead air while it does);
         returns the samples spoken. trace["filler_ms"]: when it began (the answer's own first audio is
         Timings.tts_first_audio_ms)."""
         said, n = filler(voice.language), 0
@@ -421,3 +421,5 @@ def _add_prompt_stats(trace: dict[str, Any], stats: PromptStats) -> None:
     """The trace's count of prompt tokens and of those evaluated (not found in the conversation's cache)."""
     trace["prompt_tokens"] = trace.get("prompt_tokens", 0) + stats.prompt_tokens
     trace["prompt_tokens_evaluated"] = trace.get("prompt_tokens_evaluated", 0) + stats.evaluated_tokens
+    if stats.shifted:
+        trace["prompt_tokens_shifted_out"] = trace.get("prompt_tokens_shifted_out", 0) + stats.shifted

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from polyvox.cascade.kv_cache import ContextPool
+from polyvox.cascade.kv_cache import ContextPool, shift_out
 from polyvox.errors import ModelError
 
 
@@ -54,6 +54,7 @@ class PromptStats:
     prompt_tokens: int = 0  # the whole prompt
     evaluated_tokens: int = 0  # the part not found in the context's cache (the rest was reused)
     restored: bool = False  # the conversation's state was brought back into the context first
+    shifted: int = 0  # tokens of dropped turns taken out of the context's cache (kv_cache.shift_out)
 
 
 @dataclass(frozen=True)
@@ -128,6 +129,16 @@ class LlamaLLM:
             evaluate(tokens)
 
         llm.eval = counting_eval
+        tokenize = llm.tokenize
+        llm._polyvox_shift = None  # set during a generation: {"shifted": n}; the chat prompt is shifted in
+
+        def shifting_tokenize(text: bytes, add_bos: bool = True, special: bool = False) -> list[int]:
+            tokens = tokenize(text, add_bos, special)
+            if special and llm._polyvox_shift is not None:  # the chat handler tokenizing the prompt
+                llm._polyvox_shift["shifted"] += shift_out(llm, tokens)
+            return tokens
+
+        llm.tokenize = shifting_tokenize
         return llm
 
     def stream_chat(
@@ -148,6 +159,7 @@ class LlamaLLM:
         restores = pool.stats.restores
         llm = pool.acquire(session)  # waits while every context is busy with another conversation
         llm._polyvox_prompt_eval = None
+        llm._polyvox_shift = {"shifted": 0} if session is not None else None
         if stats is not None:
             stats.restored = pool.stats.restores > restores
         with self._active_lock:
@@ -175,6 +187,7 @@ class LlamaLLM:
                     if stats is not None and not stats.prompt_tokens and llm._polyvox_prompt_eval is not None:
                         stats.evaluated_tokens = llm._polyvox_prompt_eval
                         stats.prompt_tokens = int(llm.n_tokens)
+                        stats.shifted = llm._polyvox_shift["shifted"] if llm._polyvox_shift else 0
                     if stop_flag is not None and stop_flag.is_set():
                         break
                     delta = chunk["choices"][0].get("delta", {})
@@ -186,6 +199,7 @@ class LlamaLLM:
                 if close:
                     close()
         finally:
+            llm._polyvox_shift = None
             with self._active_lock:
                 self._active -= 1
             pool.release(llm)
