@@ -53,13 +53,19 @@ class SemanticTiming:
     retry_ms: float | None  # ask again after this much more silence; None = ask once per pause
 
 
-# Chosen with benchmarks/end_of_turn.py (docs/bench_end_of_turn/summary.md): ≥ 40 sentences with a
-# 0.4-1.2 s pause inside and ≥ 40 complete ones, espeak-ng and Kokoro voices, en/es/fr/de/hi.
-# "auto" is the one that measured best; OpenAI's auto means medium.
+# Picked by benchmarks/end_of_turn.py (docs/bench_end_of_turn/summary.md, its CHOICE_RULES) from a sweep of
+# ask_after 200/300 ms x threshold 0.5-0.98 x cap 600-2000 ms x retry none/500 ms, on 80 sentences with a
+# 0.4-1.2 s pause inside and 80 complete ones (espeak-ng + Kokoro, en/es/fr/de/hi):
+#   high    least delay with >= 95 % of complete turns ended <= 1 s after the last word
+#   medium  fewest cut-ins with >= 95 % on time (auto = medium, as in the Realtime protocol)
+#   low     fewest cut-ins with >= 80 % on time
+# A cap above ~900 ms ends a turn the model doubts later than 1 s after its last word (Silero notices the
+# silence ~0.1 s late), so all three share it and differ in how sure the model must be. Asking again
+# (retry) never helped: a second ask adds cut-ins as often as it saves waiting.
 EAGERNESS: dict[str, SemanticTiming] = {
-    "high": SemanticTiming(ask_after_ms=200, threshold=0.5, max_wait_ms=1000, retry_ms=None),
-    "medium": SemanticTiming(ask_after_ms=200, threshold=0.5, max_wait_ms=2000, retry_ms=None),
-    "low": SemanticTiming(ask_after_ms=200, threshold=0.5, max_wait_ms=4000, retry_ms=None),
+    "high": SemanticTiming(ask_after_ms=200, threshold=0.5, max_wait_ms=900, retry_ms=None),
+    "medium": SemanticTiming(ask_after_ms=200, threshold=0.95, max_wait_ms=900, retry_ms=None),
+    "low": SemanticTiming(ask_after_ms=200, threshold=0.98, max_wait_ms=900, retry_ms=None),
 }
 EAGERNESS["auto"] = EAGERNESS["medium"]
 
