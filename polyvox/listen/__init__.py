@@ -1,1 +1,1 @@
-"""Listening: voice activity, end of turn and the streaming transcript, in one place for every front end."""
+"""Listening: voice activity (vad), the end of a turn (endpoint, smart_turn), in one place for every front end."""

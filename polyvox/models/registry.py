@@ -37,7 +37,7 @@ class ModelSpec:
     """A model polyvox can fetch, verify and load."""
 
     name: str
-    role: str  # vad | asr | llm | llm-fallback | tts | speaker | embedding | s2s
+    role: str  # vad | turn | asr | llm | llm-fallback | tts | speaker | embedding | s2s
     description: str
     license: str
     files: tuple[ModelFile, ...]
@@ -75,6 +75,22 @@ MODELS: dict[str, ModelSpec] = {
             ),
             env="POLYVOX_VAD_MODEL",
             entry="silero_vad.onnx",
+        ),
+        ModelSpec(
+            name="smart-turn-v3.2",
+            role="turn",
+            description="Smart Turn v3.2 (Whisper-tiny encoder + classifier, int8 ONNX): is the turn complete?",
+            license="BSD-2-Clause",
+            files=(
+                ModelFile(
+                    "smart-turn-v3.2-cpu.onnx",
+                    (_p("pipecat-ai", "1.14.0", "pipecat/audio/turn/smart_turn/data/smart-turn-v3.2-cpu.onnx"),),
+                    8679182,
+                    "2bb026316b14a660486a75b1733cd3fbab8c2fd0314dc9af7be49f8cca967e4f",
+                ),
+            ),
+            env="POLYVOX_TURN_MODEL",
+            entry="smart-turn-v3.2-cpu.onnx",
         ),
         ModelSpec(
             name="whisper-base",
