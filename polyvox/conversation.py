@@ -23,8 +23,7 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
-from typing import Literal
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -41,6 +40,7 @@ from polyvox.events import (
     TurnDone,
     UserTranscript,
 )
+from polyvox.listen.endpoint import EndOfTurnConfig, unfinished
 from polyvox.listen.vad import SpeechScorer, TurnDetector, VadConfig, VadEvent
 
 log = logging.getLogger(__name__)
@@ -62,9 +62,10 @@ BACKCHANNELS = frozenset(BACKCHANNEL_WORDS.split())
 class ListenOptions:
     """How a conversation listens: turn boundaries, partials, preemptive replies, barge-in."""
 
-    vad: VadConfig = field(default_factory=VadConfig)  # silence_duration_ms: server_vad's end, semantic_vad's cap
-    mode: Literal["server_vad", "semantic_vad"] = "server_vad"
-    complete_threshold: float = 0.5  # semantic_vad: the end-of-turn model's P(complete) that ends the turn
+    vad: VadConfig = field(default_factory=VadConfig)  # speech threshold and padding (silence: end_of_turn's)
+    # server_vad: the turn ends after end_of_turn.silence_ms; semantic_vad: at a pause the end-of-turn model
+    # (Smart Turn) and the words so far decide (listen.endpoint: the eagerness's threshold and caps)
+    end_of_turn: EndOfTurnConfig = field(default_factory=lambda: EndOfTurnConfig(mode="server_vad"))
     partial_every_ms: int = 700  # a partial transcript per this much new speech (0: none)
     preemptive: bool = True  # prepare the reply at each pause, before the end of the turn is certain
     tail_ms: int = 160  # silence kept after the last voiced window for the recogniser
@@ -93,6 +94,8 @@ class _Capture:
     last_voiced_wall: float = 0.0  # perf_counter when that window arrived
     pause: int = 0  # pauses seen; bumping it invalidates work done for an earlier pause
     partial_at_ms: float = 0.0  # speech covered by the last partial request
+    p_complete: dict[int, float] = field(default_factory=dict)  # pause -> the end-of-turn model's answer
+    wait_ms: float | None = None  # semantic_vad: the silence this pause may last before the turn ends
     over_reply: bool = False  # began while the assistant was speaking: a turn only if it barges in
     barged: bool = False  # the barge-in check ran (BargeIn emitted, or heard as a backchannel)
     barged_in: bool = False  # BargeIn was emitted: this speech is the user's new turn
@@ -138,9 +141,20 @@ class ConversationSession:
     ) -> None:
         self.engine, self.make_turn, self.emit = engine, make_turn, emit
         self.options = options or ListenOptions()
-        self.judge = judge if self.options.mode == "semantic_vad" else None
+        eot = self.options.end_of_turn
+        self.semantic = eot.semantic if eot.mode == "semantic_vad" and judge is not None else None
+        self.judge = judge if self.semantic is not None else None
         self.conversation = conversation or Conversation()
-        self.detector = TurnDetector(self.options.vad, scorer, SAMPLE_RATE)
+        if self.semantic is None:  # the VAD's own silence ends the turn
+            vad = replace(self.options.vad, silence_duration_ms=int(eot.silence_ms))
+        else:  # the VAD reports the pause when the model is asked; the longest wait is a backstop
+            t = self.semantic
+            vad = replace(
+                self.options.vad,
+                pause_ms=int(t.ask_after_ms),
+                silence_duration_ms=int(max(t.max_wait_ms, t.unfinished_wait_ms) + 100),
+            )
+        self.detector = TurnDetector(vad, scorer, SAMPLE_RATE)
         self._lock = threading.RLock()
         self._asr = ThreadPoolExecutor(1, thread_name_prefix="listen-asr")  # partial and final transcripts
         self._judge = ThreadPoolExecutor(1, thread_name_prefix="listen-turn")  # end-of-turn model
@@ -178,6 +192,7 @@ class ConversationSession:
                 self._voiced_wall = time.perf_counter()
             for ev in events:
                 self._on_vad(ev)
+            self._check_wait()
             cap = self._capture
             if cap is not None and self.t_ms - cap.start_ms > self.options.max_turn_ms and self._ended is None:
                 self.end_input()
@@ -253,13 +268,13 @@ class ConversationSession:
             return
         if ev.kind == "resumed":
             cap.pause += 1  # whatever was prepared for the pause is void
+            cap.wait_ms = None
             self._drop_held_reply()
         elif ev.kind == "paused":
             cap.last_voiced_ms, cap.last_voiced_wall = float(ev.audio_ms), self._voiced_wall
             self._pause_work(cap)
         elif ev.kind == "stopped":
-            reason = "silence" if self.options.mode == "server_vad" or self.judge is None else "cap"
-            self._end(cap, reason)
+            self._end(cap, "silence" if self.semantic is None else "cap")
 
     # -- while the user speaks -----------------------------------------------------------------------
     def _maybe_partial(self) -> None:
@@ -334,24 +349,50 @@ class ConversationSession:
                 if (self._capture is not cap and not ended) or cap.pause != pause:
                     return  # the user went on (or a new turn began): this transcript is void
                 self._final[pause] = heard
-                if ended:
+                if ended:  # the turn ended before its transcript came: answer now
                     self._start_reply(cap, audio, released=True)
-                elif self.options.preemptive and self.options.respond and (cap.barged_in or not cap.over_reply):
+                    return
+                self._decide(cap, pause)
+                if self._ended is not None and self._ended[1] is cap:
+                    return  # the words decided the end (semantic_vad): _end started the reply
+                if self.options.preemptive and self.options.respond and (cap.barged_in or not cap.over_reply):
                     self._start_reply(cap, audio, released=False)
 
         self._asr.submit(transcribe)
         if self.judge is not None:
             judge = self.judge
+            cap.wait_ms = self.semantic.max_wait_ms
+            turn_audio = cap.samples()  # the turn so far, its silence included (as Smart Turn was trained)
 
             def ask() -> None:
-                p = judge(audio)
+                p = judge(turn_audio)
                 with self._lock:
-                    if self._capture is cap and cap.pause == pause and self._ended is None:
-                        log.debug("end-of-turn model: P(complete)=%.2f", p)
-                        if p >= self.options.complete_threshold:
-                            self._end(cap, "semantic")
+                    cap.p_complete[pause] = p
+                    self._decide(cap, pause)
 
             self._judge.submit(ask)
+
+    def _decide(self, cap: _Capture, pause: int) -> None:
+        """semantic_vad, once the model's answer and the words so far are both in: the turn ends when the model
+        finds it complete and the words do not stop on "for", "the", "and" …; unfinished words wait longer."""
+        t = self.semantic
+        if t is None or self._capture is not cap or cap.pause != pause or self._ended is not None:
+            return
+        if pause not in cap.p_complete or pause not in self._final:
+            return
+        heard, p = self._final[pause], cap.p_complete[pause]
+        if heard is not None and unfinished(heard.text, heard.language):
+            cap.wait_ms = t.unfinished_wait_ms
+            log.debug("end of turn: %r is unfinished, waiting up to %.0f ms", heard.text, t.unfinished_wait_ms)
+        elif p >= t.threshold:
+            self._end(cap, "semantic")
+
+    def _check_wait(self) -> None:
+        """semantic_vad: the pause outlasted its wait (the model doubted, or the words were unfinished)."""
+        cap, vad = self._capture, self.detector
+        waiting = cap is not None and cap.wait_ms is not None and self._ended is None and vad.paused
+        if waiting and vad.silence_ms >= cap.wait_ms:
+            self._end(cap, "cap")
 
     # -- the end of a turn ---------------------------------------------------------------------------
     def _end(self, cap: _Capture, reason: str) -> None:

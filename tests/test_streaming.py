@@ -22,7 +22,8 @@ from polyvox.events import (
     TurnDone,
     UserTranscript,
 )
-from polyvox.listen.vad import EnergyScorer, VadConfig
+from polyvox.listen.endpoint import EndOfTurnConfig, SemanticTiming, unfinished
+from polyvox.listen.vad import EnergyScorer
 from polyvox.server.testing import ScriptedEngine, tone
 
 CHUNK = SAMPLE_RATE // 50  # 20 ms
@@ -77,7 +78,7 @@ def session(engine, options: ListenOptions | None = None, judge=None, realtime: 
         lambda speech, heard: Turn(audio=speech, transcript=heard),
         rec,
         EnergyScorer(),
-        options or ListenOptions(vad=VadConfig(silence_duration_ms=500)),
+        options or ListenOptions(end_of_turn=EndOfTurnConfig(mode="server_vad", silence_ms=500)),
         judge,
         Conversation(),
     )
@@ -109,7 +110,8 @@ def test_a_turn_is_heard_ended_and_answered():
 
 def test_partials_while_speaking():
     engine = ListeningEngine()
-    s, rec = session(engine, ListenOptions(vad=VadConfig(silence_duration_ms=500), partial_every_ms=400))
+    opts = ListenOptions(end_of_turn=EndOfTurnConfig(mode="server_vad", silence_ms=500), partial_every_ms=400)
+    s, rec = session(engine, opts)
     push(s, np.concatenate([silence(0.2), voiced(2.0)]), realtime=True)
     partials = rec.wait_for(PartialTranscript, 2)
     assert not rec.of(EndOfTurn) and partials[0].audio_ms < partials[-1].audio_ms  # growing, before the end
@@ -118,7 +120,7 @@ def test_partials_while_speaking():
 
 def test_the_reply_is_prepared_at_the_pause_and_dropped_when_the_user_goes_on():
     engine = ListeningEngine(reply="an answer")
-    s, rec = session(engine, ListenOptions(vad=VadConfig(silence_duration_ms=900)))
+    s, rec = session(engine, ListenOptions(end_of_turn=EndOfTurnConfig(mode="server_vad", silence_ms=900)))
     push(s, np.concatenate([silence(0.2), voiced(0.8), silence(0.5)]), realtime=True)  # a pause, not an end
     assert len(engine.turns) == 1  # prepared at the pause ...
     assert not rec.of(AudioChunk) and not rec.of(EndOfTurn)  # ... and held back
@@ -144,22 +146,60 @@ def test_the_reply_prepared_at_the_pause_is_released_at_the_end():
     s.close()
 
 
-def test_semantic_end_of_turn_ends_sooner_and_waits_on_incomplete_words():
-    engine = ListeningEngine()
-    opts = ListenOptions(vad=VadConfig(silence_duration_ms=2000), mode="semantic_vad")
-    s, rec = session(engine, opts, judge=lambda audio: 0.9)
+SEMANTIC = ListenOptions(
+    end_of_turn=EndOfTurnConfig(
+        mode="semantic_vad",
+        timing=SemanticTiming(ask_after_ms=200, threshold=0.5, max_wait_ms=900, retry_ms=None, unfinished_wait_ms=2000),
+    )
+)
+
+
+def test_semantic_end_of_turn_ends_at_the_pause_when_the_model_and_the_words_agree():
+    s, rec = session(ListeningEngine(words="Book a table for four."), SEMANTIC, judge=lambda audio: 0.9)
     push(s, np.concatenate([silence(0.2), voiced(0.8), silence(0.6)]), realtime=True)
     (end,) = rec.wait_for(EndOfTurn)
     assert end.reason == "semantic" and end.decided_ms - end.audio_ms < 600
+    rec.wait_for(TurnDone)
     s.close()
 
-    s, rec = session(ListeningEngine(), opts, judge=lambda audio: 0.1)  # "incomplete": wait for the cap
-    push(s, np.concatenate([silence(0.2), voiced(0.8), silence(1.0)]), realtime=True)
+
+def test_semantic_end_of_turn_waits_for_the_cap_when_the_model_doubts():
+    s, rec = session(ListeningEngine(words="Book a table."), SEMANTIC, judge=lambda audio: 0.1)
+    push(s, np.concatenate([silence(0.2), voiced(0.8), silence(0.7)]), realtime=True)
     assert not rec.of(EndOfTurn)
-    push(s, silence(1.2))
+    push(s, silence(0.5), realtime=True)
     (end,) = rec.wait_for(EndOfTurn)
-    assert end.reason == "cap"
+    assert end.reason == "cap" and 850 <= end.decided_ms - end.audio_ms <= 1100
     s.close()
+
+
+def test_unfinished_words_wait_longer_even_when_the_model_says_complete():
+    s, rec = session(ListeningEngine(words="I'd like to book a table for"), SEMANTIC, judge=lambda audio: 0.99)
+    push(s, np.concatenate([silence(0.2), voiced(0.8), silence(1.5)]), realtime=True)
+    assert not rec.of(EndOfTurn)  # a pause of 1.5 s after "for": still the user's turn
+    push(s, silence(0.8), realtime=True)
+    (end,) = rec.wait_for(EndOfTurn)
+    assert end.reason == "cap" and end.decided_ms - end.audio_ms >= 1900
+    s.close()
+
+
+@pytest.mark.parametrize(
+    "text, language, expected",
+    [
+        ("I'd like to book a table for", "en", True),
+        ("I'd like to book a table for.", "en", True),
+        ("Can you tell me how to get to the...", "en", True),
+        ("Thank you.", "en", False),
+        ("What is the capital of France?", "en", False),
+        ("Quisiera reservar una mesa para", "es", True),
+        ("Je voudrais réserver une table pour", "fr", True),
+        ("Ich möchte einen Tisch für", "de", True),
+        ("Ich möchte einen Tisch.", "de", False),
+        ("well,", "en", True),
+    ],
+)
+def test_unfinished(text, language, expected):
+    assert unfinished(text, language) is expected
 
 
 def test_speech_over_the_reply_barges_in_but_a_backchannel_does_not():

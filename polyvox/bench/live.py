@@ -34,6 +34,7 @@ from polyvox.events import (
     TurnDone,
     UserTranscript,
 )
+from polyvox.listen.endpoint import EndOfTurnConfig
 
 CHUNK_MS = 20  # what a browser or phone sends per packet
 VOICED_DBFS = -45.0  # a 20 ms chunk above this level is voiced (the speech renders are clean)
@@ -98,15 +99,15 @@ class LiveEngineSession(Session):
         self.events: queue.Queue[Any] = queue.Queue()
         judge = None
         if mode == "semantic_vad":
-            from polyvox.listen.smart_turn import default_judge
+            from polyvox.listen.smart_turn import SmartTurn
 
-            judge = default_judge()
+            judge = SmartTurn.load()
         self.listener = ConversationSession(
             engine,
             self._make_turn,
             self.events.put,
             ScorerSource("silero")(),
-            ListenOptions(mode=mode),  # type: ignore[arg-type]
+            ListenOptions(end_of_turn=EndOfTurnConfig(mode=mode)),  # type: ignore[arg-type]
             judge,
             self.batch.conversation,
         )

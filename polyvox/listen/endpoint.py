@@ -51,6 +51,9 @@ class SemanticTiming:
     threshold: float  # P(complete) at or above which the turn ends
     max_wait_ms: float  # silence that ends the turn whatever the model says (the cap)
     retry_ms: float | None  # ask again after this much more silence; None = ask once per pause
+    # the cap when the words so far stop on a word no sentence ends with ("a table for", see unfinished());
+    # the streaming listener has the transcript at each pause and waits this long instead
+    unfinished_wait_ms: float = 2000.0
 
 
 # Picked by benchmarks/end_of_turn.py (docs/bench_end_of_turn/summary.md, its CHOICE_RULES) from a sweep of
@@ -185,3 +188,44 @@ class EndOfTurn:
         d = Decision(reason, self.silence_ms, probability)
         self.reset()
         return d
+
+
+# Words a sentence does not end with (articles, prepositions, conjunctions, possessives), per language: a
+# transcript that stops on one is not a finished turn, whatever the intonation (Smart Turn hears the rendered
+# first half of "I'd like to book a table for | four people" as complete: its falling pitch).
+UNFINISHED_WORDS: dict[str, frozenset[str]] = {
+    lang: frozenset(words.split())
+    for lang, words in {
+        "en": "the a an to for of and or but at with from by my your our their his her its because if than "
+        "into onto um uh er",
+        "es": "el la los las un una unos unas de del a al en para por con y e o u que mi mis tu tus su sus "
+        "pero porque como sin sobre entre hacia hasta",
+        "fr": "le la les un une des de du d' à au aux en pour par avec et ou que qu' mon ma mes ton ta tes son "
+        "sa ses notre votre leur sur dans mais parce comme sans chez vers",
+        "de": "der die das den dem des ein eine einen einem einer zu zum zur für mit von vom und oder in im "
+        "am bei nach mein meine meinen dein deine sein seine ihr ihre dass weil aber wie ohne",
+        "it": "il lo la i gli le un uno una di del della a al alla da dal in nel nella con su sul per e o che "
+        "mio mia miei tuo tua suo sua ma perché come senza",
+        "pt": "o a os as um uma de do da dos das em no na para por com e ou que meu minha teu tua seu sua mas "
+        "porque como sem sobre",
+        "hi": "के की का को में से और या पर लिए कि मेरे मेरी मेरा तुम्हारे आपके हम मैं",
+    }.items()
+}
+
+
+def unfinished(text: str, language: str) -> bool:
+    """The transcript so far stops on a word no sentence ends with ("a table for", "para", "के"), or on a
+    comma or a dash: the user has more to say."""
+    t = text.strip()
+    if not t:
+        return False
+    if t.endswith((",", "-", "–", "—", "...", "…")) and not t.endswith(("?...", "!...")):
+        return True
+    words = UNFINISHED_WORDS.get(language)
+    if not words:
+        return False
+    last = t.rstrip(".!?。！？।،,;: ").split()
+    if not last:
+        return False
+    word = last[-1].lower().strip("\"'¿¡«»“”")
+    return word in words

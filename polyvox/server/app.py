@@ -60,6 +60,19 @@ def _authorised(conn: HTTPConnection, key: str | None) -> bool:
     return bool(token) and hmac.compare_digest(token.encode(), key.encode())
 
 
+def _end_of_turn_model(vad: str) -> Any:
+    """Smart Turn for semantic_vad (once per process), or None (energy VAD tests, model not installed)."""
+    if vad == "energy":
+        return None
+    try:
+        from polyvox.listen.smart_turn import SmartTurn
+
+        return SmartTurn.load()
+    except Exception as e:  # missing/corrupt model or onnxruntime trouble: semantic_vad falls back to silence
+        log.warning("Smart Turn unavailable (%s): semantic_vad ends turns on silence", e)
+        return None
+
+
 def _page(name: str) -> str:
     return resources.files("polyvox.server").joinpath("page", name).read_text(encoding="utf-8")
 
@@ -75,8 +88,14 @@ def create_app(engine_factory: Callable[[], Engine], options: ServerOptions | No
         await asyncio.to_thread(engine.warmup)
         app.state.engine = engine
         app.state.scorers = await asyncio.to_thread(ScorerSource, opts.vad)
+        app.state.judge = await asyncio.to_thread(_end_of_turn_model, opts.vad)
         app.state.sessions = set()
-        log.info("engine %s ready; server VAD: %s", engine.name, app.state.scorers.kind)
+        log.info(
+            "engine %s ready; server VAD: %s; semantic_vad: %s",
+            engine.name,
+            app.state.scorers.kind,
+            "Smart Turn" if app.state.judge is not None else "silence only (Smart Turn not installed)",
+        )
         yield
         for s in list(app.state.sessions):
             await s.close()
@@ -128,7 +147,9 @@ class Connection:
         self.overflow = asyncio.Event()  # the client stopped reading: close
         self.closing = False
         translate_to = ws.query_params.get("translate_to")  # polyvox extension: ?translate_to=es
-        self.session = RealtimeSession(state.engine, state.scorers, self.emit, opts.limits, opts.model, translate_to)
+        self.session = RealtimeSession(
+            state.engine, state.scorers, self.emit, opts.limits, opts.model, translate_to, getattr(state, "judge", None)
+        )
 
     def emit(self, ev: ServerEvent) -> None:
         if self.overflow.is_set():

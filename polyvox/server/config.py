@@ -11,15 +11,16 @@ from __future__ import annotations
 import copy
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 from openai.types.realtime import RealtimeSessionCreateRequest
 
 from polyvox.audio import SAMPLE_RATE
+from polyvox.listen.endpoint import EndOfTurnConfig
 from polyvox.listen.vad import VadConfig
 from polyvox.server.protocol import PCM_BYTES_PER_MS, PCM_RATE, ProtocolError
 
-# semantic_vad has no semantic model here: its eagerness picks the silence that ends a turn
+# semantic_vad without the end-of-turn model (Smart Turn not installed): its eagerness picks the silence
 EAGERNESS_SILENCE_MS = {"low": 1200, "medium": 700, "auto": 700, "high": 350}
 MAX_FRAME_BYTES = 4 << 20  # 4 MiB: a bigger WebSocket message is closed by the transport (1009)
 OPENAI_VOICES = {"alloy", "ash", "ballad", "coral", "echo", "sage", "shimmer", "verse", "marin", "cedar"}
@@ -67,8 +68,8 @@ def check_item_audio(samples: int, pending: Iterable[Any], limits: Limits, event
 class TurnDetectionConfig:
     """Server VAD on (the protocol's server_vad / semantic_vad)."""
 
-    vad: VadConfig  # silence_duration_ms: server_vad's end of turn; semantic_vad's longest wait
-    mode: Literal["server_vad", "semantic_vad"] = "server_vad"  # semantic: the end-of-turn model decides sooner
+    vad: VadConfig  # speech threshold, prefix padding
+    end_of_turn: EndOfTurnConfig  # server_vad's silence, or semantic_vad's eagerness (listen.endpoint)
     create_response: bool = True  # respond when speech stops
     interrupt_response: bool = True  # speech during a response cancels it (barge-in)
 
@@ -225,9 +226,13 @@ def _turn_detection(td: dict[str, Any] | None) -> TurnDetectionConfig | None:
                 d.silence_duration_ms if td.get("silence_duration_ms") is None else td["silence_duration_ms"]
             ),
         )
+    try:
+        end_of_turn = EndOfTurnConfig.from_realtime(td)
+    except ValueError:  # merge_update checked the fields; an unknown eagerness falls back to the default
+        end_of_turn = EndOfTurnConfig(mode="semantic_vad")
     return TurnDetectionConfig(
         vad=vad,
-        mode="semantic_vad" if td.get("type") == "semantic_vad" else "server_vad",
+        end_of_turn=end_of_turn,
         create_response=td.get("create_response") is not False,
         interrupt_response=td.get("interrupt_response") is not False,
     )

@@ -30,6 +30,7 @@ from polyvox.events import (
     TurnDone,
     UserTranscript,
 )
+from polyvox.listen.endpoint import EndOfTurnConfig
 from polyvox.listen.vad import SpeechScorer
 from polyvox.server.config import (
     Limits,
@@ -199,7 +200,12 @@ class RealtimeSession:
             loop = asyncio.get_running_loop()
         except RuntimeError:
             loop = None
-        options = ListenOptions(vad=td.vad, mode=td.mode, interrupt=td.interrupt_response, respond=td.create_response)
+        eot = td.end_of_turn
+        if eot.mode == "semantic_vad" and self.judge is None:  # no end-of-turn model: the eagerness's silence
+            eot = EndOfTurnConfig(mode="server_vad", silence_ms=float(td.vad.silence_duration_ms))
+        options = ListenOptions(
+            vad=td.vad, end_of_turn=eot, interrupt=td.interrupt_response, respond=td.create_response
+        )
 
         def hop(ev: Event) -> None:  # listener threads -> the event loop
             if loop is None:
