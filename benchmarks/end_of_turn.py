@@ -248,18 +248,56 @@ class Outcome:
     reason: str | None
 
 
+class Words:
+    """The streaming listener's transcript at a pause: polyvox's WhisperASR on the turn so far (no language pin,
+    the benchmark's languages allowed), memoised per (utterance, audio length) in `path`; ms per call kept."""
+
+    def __init__(self, languages: list[str], path: Path | None = None) -> None:
+        from polyvox.cascade.asr import WhisperASR
+
+        self.asr = WhisperASR()
+        self.allowed = frozenset(languages)
+        self.path = path
+        self.answers: dict[str, list[str]] = json.loads(path.read_text()) if path and path.exists() else {}
+        self.ms: list[float] = []
+
+    def __call__(self, uid: str, audio: np.ndarray) -> tuple[str, str]:
+        key = f"{uid}:{len(audio)}"
+        if key not in self.answers:
+            t0 = time.perf_counter()
+            tr = self.asr.transcribe(audio, None, self.allowed)
+            self.ms.append((time.perf_counter() - t0) * 1000)
+            self.answers[key] = [tr.text, tr.language]
+        text, lang = self.answers[key]
+        return text, lang
+
+    def save(self) -> None:
+        if self.path:
+            self.path.write_text(json.dumps(self.answers, ensure_ascii=False))
+
+
 def run_policy(
-    config: EndOfTurnConfig, u: Utterance, audio: np.ndarray, speech: np.ndarray, probe: Probe, decision_ms: float
+    config: EndOfTurnConfig,
+    u: Utterance,
+    audio: np.ndarray,
+    speech: np.ndarray,
+    probe: Probe,
+    decision_ms: float,
+    words: Words | None = None,
+    words_ms: float = 0.0,
 ) -> Outcome:
-    """Stream one utterance's VAD windows through the policy; a model decision costs `decision_ms`."""
+    """Stream one utterance's VAD windows through the policy; a model decision costs `decision_ms` (with the
+    words: the longer of it and the transcript's `words_ms`, which run side by side in the listener)."""
     eot = EndOfTurn(config, (lambda a: probe(u.id, a)) if config.mode == "semantic_vad" else None)
     start = int(np.argmax(speech)) * WINDOW if speech.any() else 0
     start = max(0, start - int(PREFIX_S * SAMPLE_RATE))
+    cost = max(decision_ms, words_ms) if words is not None else decision_ms
     for i, is_speech in enumerate(speech):
         end = (i + 1) * WINDOW
-        d = eot.update(bool(is_speech), lambda end=end: audio[start:end])
+        said = (lambda end=end: words(u.id, audio[start:end])) if words is not None else None
+        d = eot.update(bool(is_speech), lambda end=end: audio[start:end], said)
         if d.ended:
-            extra = decision_ms / 1000 if d.reason == "smart_turn_complete" else 0.0
+            extra = cost / 1000 if d.reason == "smart_turn_complete" else 0.0
             return Outcome(end / SAMPLE_RATE + extra, d.reason)
     return Outcome(None, None)
 
@@ -286,11 +324,24 @@ def score(items: list[tuple[Utterance, Outcome]]) -> dict:
     }
 
 
+WITH_WORDS = " + words"  # a config name ending so runs with the transcript check (listen.endpoint.unfinished)
+
+
 def named_configs() -> dict[str, EndOfTurnConfig]:
     silences = (300, 500, 600, 700, 800, 1000)
     out = {f"server_vad {ms} ms": EndOfTurnConfig(mode="server_vad", silence_ms=ms) for ms in silences}
     for e in ("high", "medium", "low", "auto"):
         out[f"semantic_vad {e}"] = EndOfTurnConfig(mode="semantic_vad", eagerness=e)
+    for e in ("high", "auto"):  # what polyvox's listener does: Smart Turn and the words at each pause
+        out[f"semantic_vad {e}{WITH_WORDS}"] = EndOfTurnConfig(mode="semantic_vad", eagerness=e)
+    return out
+
+
+def words_sweep_configs() -> dict[str, EndOfTurnConfig]:
+    out = {}
+    for thr, cap, wait in itertools.product((0.3, 0.5, 0.8, 0.95), (700, 900), (1500, 2000, 2500)):
+        t = SemanticTiming(ask_after_ms=200, threshold=thr, max_wait_ms=cap, retry_ms=None, unfinished_wait_ms=wait)
+        out[f"thr {thr} cap {cap} unfinished {wait}{WITH_WORDS}"] = EndOfTurnConfig(mode="semantic_vad", timing=t)
     return out
 
 
@@ -388,11 +439,19 @@ def main() -> None:
     decision_ms = time_decisions(model, [a for _, a in items[:20]])
 
     first = {u.id: first_ask_probability(u, a, speech[u.id], probe) for u, a in tqdm(items, desc="first ask")}
-    configs = named_configs() | ({} if args.no_sweep else sweep_configs())
+    configs = named_configs() | words_sweep_configs() | ({} if args.no_sweep else sweep_configs())
+    words = Words(langs, args.cache / "transcripts.json")
+    words_ms = 0.0
     results: dict[str, dict] = {}
     outcomes: dict[str, dict[str, Outcome]] = {}
     for name, cfg in tqdm(configs.items(), desc="policies"):
-        oc = {u.id: run_policy(cfg, u, a, speech[u.id], probe, decision_ms) for u, a in items}
+        said = words if name.endswith(WITH_WORDS) else None
+        oc = {u.id: run_policy(cfg, u, a, speech[u.id], probe, decision_ms, said, words_ms) for u, a in items}
+        if said is not None and not words_ms and words.ms:  # timed on this run's first calls (or a default)
+            words_ms = statistics.median(words.ms)
+            oc = {u.id: run_policy(cfg, u, a, speech[u.id], probe, decision_ms, said, words_ms) for u, a in items}
+        elif said is not None and not words_ms:
+            words_ms = 350.0  # all transcripts came from the cache: Whisper base on ~2 s, 2 cores
         outcomes[name] = oc
         pairs = [(u, oc[u.id]) for u, _ in items]
         groups = {
@@ -407,6 +466,7 @@ def main() -> None:
         }
 
     probe.save()
+    words.save()
     ms = probe.ms or [decision_ms]
     timing = {
         "calls": len(probe.ms),
@@ -414,6 +474,7 @@ def main() -> None:
         "median_ms": round(statistics.median(ms), 1),
         "p90_ms": round(float(np.percentile(ms, 90)), 1),
         "threads": args.threads,
+        "words_ms_used": round(words_ms, 1),
     }
     pos = [p for u, _ in items if u.kind == "complete" and (p := first[u.id]) is not None]
     neg = [p for u, _ in items if u.kind == "paused" and (p := first[u.id]) is not None]
@@ -495,7 +556,7 @@ def summary(results: dict[str, dict], timing: dict, langs: list[str], n: int) ->
                 f"- {e} (on time ≥ {on_time:.0f} %{bound}, least {least}): {n} → cut-ins {a['cut_in_pct']} %, "
                 f"on time {a['on_time_pct']} %, median delay {a['median_delay_s']} s"
             )
-        ok = sorted(sweep.items(), key=lambda kv: kv[1]["all"]["cut_in_pct"] - kv[1]["all"]["on_time_pct"])[:8]
+        ok = sorted(sweep.items(), key=lambda kv: kv[1]["all"]["cut_in_pct"] - kv[1]["all"]["on_time_pct"])[:12]
         head = "| ask_after / threshold / cap / retry | cut-ins % | on time % | median delay s |"
         lines += ["", "Best of the semantic_vad sweep (cut-ins minus on-time):", "", head, "|---|---|---|---|"]
         for name, r in ok:

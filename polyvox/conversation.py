@@ -40,7 +40,7 @@ from polyvox.events import (
     TurnDone,
     UserTranscript,
 )
-from polyvox.listen.endpoint import EndOfTurnConfig, unfinished
+from polyvox.listen.endpoint import EndOfTurnConfig, semantic_decision
 from polyvox.listen.vad import SpeechScorer, TurnDetector, VadConfig, VadEvent
 
 log = logging.getLogger(__name__)
@@ -381,10 +381,9 @@ class ConversationSession:
         if pause not in cap.p_complete or pause not in self._final:
             return
         heard, p = self._final[pause], cap.p_complete[pause]
-        if heard is not None and unfinished(heard.text, heard.language):
-            cap.wait_ms = t.unfinished_wait_ms
-            log.debug("end of turn: %r is unfinished, waiting up to %.0f ms", heard.text, t.unfinished_wait_ms)
-        elif p >= t.threshold:
+        end, cap.wait_ms = semantic_decision(t, p, heard.text if heard else None, heard.language if heard else "")
+        log.debug("end of turn at a pause: P(complete)=%.2f, words %r -> %s", p, heard and heard.text, end)
+        if end:
             self._end(cap, "semantic")
 
     def _check_wait(self) -> None:

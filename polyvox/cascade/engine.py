@@ -80,6 +80,11 @@ class CascadeConfig:
     # dialogue whenever the mood, language or memory line changes (7.1 s vs 1.9 s median first audio over
     # 6-minute conversations, 2 cores).
     turn_note: Literal["system", "question"] = "question"
+    # Prompts that offer only the engine's own tools (a calculator for "17 times 23", the clock for "today")
+    # keep this many recent user turns of the dialogue: they run in the tool contexts, which do not hold the
+    # conversation's tool-less turns, so a whole 30-minute dialogue would be evaluated again (1,000 tokens:
+    # ~8 s on 2 cores) for a word the tool gate matched. The answer from a tool's result has it all again.
+    tool_history_turns: int = 2
 
 
 class CascadeEngine(Engine):
@@ -367,9 +372,14 @@ class CascadeEngine(Engine):
                 before = state.tools_offered
                 offered = self._fit_tools(top, history, ask, end, offered, turn.max_reply_tokens, trace, before)
                 state.tools_offered = [t.get("function", t).get("name") for t in offered]
-            kept = self._fit_history(top, history, ask, end, offered, turn.max_reply_tokens, state.rendered)
-            if len(kept) < len(history):
-                trace["history_dropped"] = len(history) - len(kept)  # messages left out of the prompt
+            dialogue = history
+            if offered and not turn.tools and self.config.tool_history_turns is not None:
+                starts = user_turn_starts(history)
+                n = self.config.tool_history_turns
+                dialogue = history[starts[-n] :] if n and len(starts) >= n else history if n else []
+            kept = self._fit_history(top, dialogue, ask, end, offered, turn.max_reply_tokens, state.rendered)
+            if len(kept) < len(dialogue):
+                trace["history_dropped"] = len(dialogue) - len(kept)  # messages left out of the prompt
             messages = build_messages(top, kept, ask, end, state.rendered)
             self._check_fits(messages, offered, turn.max_reply_tokens)
             if ask and end:  # later turns render these words exactly so (the prompt stays append-only)

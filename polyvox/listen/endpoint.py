@@ -151,14 +151,19 @@ class EndOfTurn:
         self.next_ask_ms: float | None = None  # silence at which the model is asked next (None = not this pause)
         self.asks = 0  # model calls this turn
         self.last_probability: float | None = None
+        self.wait_ms: float | None = None  # this pause's cap, once decided (semantic_decision)
 
-    def update(self, is_speech: bool, audio: AudioSource | None = None) -> Decision:
+    def update(
+        self, is_speech: bool, audio: AudioSource | None = None, words: Callable[[], tuple[str, str]] | None = None
+    ) -> Decision:
         """One 32 ms VAD window: is it speech? `audio` (only read when the model is asked): (n,)
         float32 16 kHz, the turn from a little before its first speech to now, or a callable
-        returning it (so the caller need not build the array every window)."""
+        returning it (so the caller need not build the array every window). `words` (read with the
+        model): () -> (transcript so far, its language), for semantic_decision's check of the words."""
         if is_speech:
             self.in_turn = True
             self.silence_ms = 0.0
+            self.wait_ms = None
             if self.config.mode == "semantic_vad":
                 self.next_ask_ms = self.config.semantic.ask_after_ms
             return Decision(None, 0.0)
@@ -169,7 +174,7 @@ class EndOfTurn:
         if self.config.mode == "server_vad":
             return self._end("silence") if silence >= self.config.silence_ms else Decision(None, silence)
         timing = self.config.semantic
-        if silence >= timing.max_wait_ms:
+        if silence >= (self.wait_ms or timing.max_wait_ms):
             return self._end("cap")
         if self.next_ask_ms is None or silence < self.next_ask_ms:
             return Decision(None, silence)
@@ -179,7 +184,8 @@ class EndOfTurn:
         p = float(self.model(audio() if callable(audio) else audio))
         self.asks += 1
         self.last_probability = p
-        if p >= timing.threshold:
+        end, self.wait_ms = semantic_decision(timing, p, *(words() if words is not None else (None, "")))
+        if end:
             return self._end("smart_turn_complete", p)
         self.next_ask_ms = None if timing.retry_ms is None else self.next_ask_ms + timing.retry_ms
         return Decision(None, silence, p)
@@ -229,3 +235,17 @@ def unfinished(text: str, language: str) -> bool:
         return False
     word = last[-1].lower().strip("\"'¿¡«»“”")
     return word in words
+
+
+def semantic_decision(
+    timing: SemanticTiming, p_complete: float, words: str | None, language: str
+) -> tuple[bool, float]:
+    """semantic_vad at a pause: (does the turn end now, the longest this pause may last otherwise).
+
+    The turn ends when the model finds it complete (p_complete >= threshold) and the words so far (when
+    known) do not stop on a word no sentence ends with; unfinished words wait up to unfinished_wait_ms
+    whatever the model says. Used by the streaming listener (polyvox.conversation) and `EndOfTurn`.
+    """
+    if words is not None and unfinished(words, language):
+        return False, timing.unfinished_wait_ms
+    return p_complete >= timing.threshold, timing.max_wait_ms
