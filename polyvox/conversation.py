@@ -31,6 +31,7 @@ from polyvox.audio import SAMPLE_RATE
 from polyvox.engine import CancelToken, Conversation, Engine, Turn
 from polyvox.errors import PolyvoxError
 from polyvox.events import (
+    AudioChunk,
     BargeIn,
     EndOfTurn,
     Event,
@@ -73,6 +74,24 @@ class ListenOptions:
     interrupt: bool = True  # user speech may stop a reply at all
     respond: bool = True  # answer each turn (False: listen and transcribe only)
     max_turn_ms: int = 120_000  # a turn this long ends here (a monologue, a stuck microphone)
+
+
+ECHO_WINDOW_S = 6.0  # reply audio spoken this recently may come back through the user's speaker
+ECHO_SHARE = 0.6  # heard words, this share of them in what was just spoken: it is polyvox's own voice
+
+
+def _words(text: str) -> list[str]:
+    return [w for w in (t.strip(".,!?¡¿…'\"«»:;()").lower() for t in text.replace("-", " ").split()) if w]
+
+
+def is_echo(heard: str, spoken: str) -> bool:
+    """`heard` (what the microphone picked up over the reply) is mostly words of `spoken` (the reply text of
+    the last ECHO_WINDOW_S): the reply coming back through a speaker, not the user. Text, not signal,
+    comparison: it holds whatever the room and the device did to the sound, at the cost of one transcript."""
+    said, recent = _words(heard), set(_words(spoken))
+    if len(said) < 2 or not recent:
+        return False
+    return sum(w in recent for w in said) / len(said) >= ECHO_SHARE
 
 
 def is_backchannel(text: str) -> bool:
@@ -169,6 +188,7 @@ class ConversationSession:
         self.closed = False
         self._voiced_wall = time.perf_counter()  # when the last voiced window came in
         self._partial_busy = False  # a partial transcript is being made (at most one at a time)
+        self._spoken: list[tuple[float, str]] = []  # (perf_counter, text) of reply audio emitted lately
 
     # -- input -------------------------------------------------------------------------------------
     def push(self, samples: np.ndarray) -> None:
@@ -325,12 +345,20 @@ class ConversationSession:
                 if words and is_backchannel(words):
                     log.info("backchannel %r: the reply goes on", words)
                     return  # heard, never interrupts, never answered (cap.barged_in stays False)
+                if words and is_echo(words, self._recently_spoken()):
+                    log.info("echo of the reply %r: ignored", words)
+                    return
                 cap.barged_in = True
                 self.emit(BargeIn(self.detector.last_speech_ms, words))
                 if self.reply is not None:
                     self.reply.cancel.set()
 
         self._asr.submit(work)
+
+    def _recently_spoken(self) -> str:
+        """The text of the reply audio emitted in the last ECHO_WINDOW_S."""
+        now = time.perf_counter()
+        return " ".join(t for at, t in self._spoken if now - at <= ECHO_WINDOW_S)
 
     def _pause_work(self, cap: _Capture) -> None:
         """A pause began: transcribe the speech so far, ask the end-of-turn model, prepare the reply."""
@@ -455,7 +483,16 @@ class ConversationSession:
             if not reply.released:
                 reply.held.append(ev)
                 return
+            self._note_spoken(ev)
             self.emit(ev)
+
+    def _note_spoken(self, ev: Event) -> None:
+        if isinstance(ev, AudioChunk) and ev.text:
+            now = time.perf_counter()
+            if not self._spoken or self._spoken[-1][1] != ev.text:
+                self._spoken.append((now, ev.text))
+            while self._spoken and now - self._spoken[0][0] > ECHO_WINDOW_S:
+                self._spoken.pop(0)
 
     def _release(self, reply: _Reply) -> None:
         if self.reply is not None and self.reply is not reply and not self.reply.done:
@@ -464,6 +501,7 @@ class ConversationSession:
         reply.released = True
         held, reply.held = reply.held, []
         for ev in held:
+            self._note_spoken(ev)
             self.emit(ev)
 
     def _drop_held_reply(self) -> None:

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from polyvox.audio import SAMPLE_RATE
-from polyvox.conversation import ConversationSession, ListenOptions, is_backchannel
+from polyvox.conversation import ConversationSession, ListenOptions, is_backchannel, is_echo
 from polyvox.engine import Conversation, Turn
 from polyvox.events import (
     AudioChunk,
@@ -233,6 +233,20 @@ def test_speech_over_the_reply_barges_in_but_a_backchannel_does_not():
 )
 def test_backchannel_words(text, expected):
     assert is_backchannel(text) is expected
+
+
+def test_the_reply_heard_back_through_a_speaker_does_not_interrupt_it():
+    engine = ListeningEngine(words="w3 w4 w5", reply=" ".join(f"w{i}" for i in range(40)), delay_s=0.05)
+    s, rec = session(engine)
+    push(s, np.concatenate([silence(0.2), voiced(0.6), silence(0.7)]), realtime=True)
+    rec.wait_for(AudioChunk, 4)
+    s.speaking_reply = True
+    push(s, np.concatenate([voiced(0.6), silence(0.7)]), realtime=True)  # "w3 w4 w5": its own words
+    done = rec.wait_for(TurnDone)[0].result
+    assert not rec.of(BargeIn) and not done.cancelled
+    s.close()
+    assert is_echo("Paris is the capital", "The capital of France is Paris.")
+    assert not is_echo("No, stop, I meant Spain", "The capital of France is Paris.")
 
 
 def test_streaming_equals_batch():
