@@ -215,8 +215,11 @@ UNFINISHED_WORDS: dict[str, frozenset[str]] = {
         "pt": "o a os as um uma de do da dos das em no na para por com e ou que meu minha teu tua seu sua mas "
         "porque como sem sobre",
         "hi": "के की का को में से और या पर लिए कि मेरे मेरी मेरा तुम्हारे आपके हम मैं",
+        # Whisper often writes Hindi speech in Urdu script: the same words
+        "ur": "کے کی کا کو میں سے اور یا پر لیے کہ میرے میری میرا تمہارے آپ کے ہم",
     }.items()
 }
+UNFINISHED_WORDS["hi"] = UNFINISHED_WORDS["hi"] | UNFINISHED_WORDS["ur"]
 
 
 def unfinished(text: str, language: str) -> bool:
