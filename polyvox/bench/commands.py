@@ -64,9 +64,9 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p.add_argument(
         "--turns",
         choices=("server_vad", "semantic_vad", "whole"),
-        default="server_vad",
-        help="latency: stream each turn in real time, ended by the system's server_vad or semantic_vad "
-        "(default server_vad), or submit each finished turn whole",
+        default="semantic_vad",
+        help="latency: stream each turn in real time, ended by the system's semantic_vad (default) or "
+        "server_vad, or submit each finished turn whole",
     )
     p.add_argument("--minutes", type=float, default=None, help="latency: minutes of conversation per session")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")

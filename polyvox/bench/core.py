@@ -27,7 +27,7 @@ class BenchOptions:
     session_minutes: float | None = None  # latency: conversation length per session (None = 1 quick / 30 full)
     # latency: turns streamed live and ended by the system's turn detection (server_vad | semantic_vad), or
     # None: each finished turn submitted whole (the clock starts at the submission)
-    live: str | None = "server_vad"
+    live: str | None = "semantic_vad"
 
     @property
     def full(self) -> bool:

@@ -103,11 +103,11 @@ def default_session(model: str) -> dict[str, Any]:
                 "format": {"type": "audio/pcm", "rate": PCM_RATE},
                 "transcription": {"model": "polyvox"},
                 "noise_reduction": None,
+                # semantic_vad: Smart Turn and the words at each pause (docs/bench_end_of_turn: fewer cut-ins into
+                # a mid-sentence pause than server_vad's 500 ms, 41 % against 85 %, complete turns as soon)
                 "turn_detection": {
-                    "type": "server_vad",
-                    "threshold": 0.5,
-                    "prefix_padding_ms": 300,
-                    "silence_duration_ms": 500,
+                    "type": "semantic_vad",
+                    "eagerness": "auto",
                     "create_response": True,
                     "interrupt_response": True,
                 },

@@ -16,7 +16,9 @@ def test_session_created_and_update(server):
         c = await s.connect()
         created = c.seen[0]["session"]
         assert created["type"] == "realtime" and created["id"].startswith("sess_")
-        assert created["audio"]["input"]["turn_detection"]["type"] == "server_vad"
+        assert created["audio"]["input"]["turn_detection"] == {
+            "type": "semantic_vad", "eagerness": "auto", "create_response": True, "interrupt_response": True
+        }  # fmt: skip
         upd = await c.session(
             instructions="be brief",
             audio={
@@ -36,9 +38,13 @@ def test_session_created_and_update(server):
     server.run(body)
 
 
+SERVER_VAD = {"audio": {"input": {"turn_detection": {"type": "server_vad"}}}}
+
+
 def test_server_vad_turn(server):
     async def body(s):
         c = await s.connect()
+        await c.session(**SERVER_VAD)
         await c.append(speech(0.8))
         started = await c.until("input_audio_buffer.speech_started")
         stopped = await c.until("input_audio_buffer.speech_stopped")
@@ -132,6 +138,7 @@ def test_response_cancel(slow_server):
 def test_barge_in_cancels_and_truncate(slow_server):
     async def body(s):
         c = await s.connect()
+        await c.session(**SERVER_VAD)
         await c.append(speech(0.5))
         await c.until("response.created")
         first = await c.until("response.output_audio.delta")
