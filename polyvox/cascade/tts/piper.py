@@ -73,6 +73,8 @@ class PiperConfig:
     # Liveliness: the pitch shift asked for (÷ MAX_PITCH_SEMITONES, in [-1, 1]) also scales noise_scale
     # and noise_w by 1 ± this, so lively styles (joy, surprise) vary more in pitch and timing, sad ones less.
     liveliness: float = 0.25
+    noise_scale: float | None = None  # variation of the sampled speech; None = the voice's own (0.667 for joe)
+    noise_w: float | None = None  # variation of phoneme durations; None = the voice's own (0.8 for joe)
     gain_db: float = 4.5  # joe is ~5 dB quieter than Kokoro (RMS of the same sentences); this evens them
     espeak: EspeakConfig = field(default_factory=EspeakConfig)  # the phonemizer
 
@@ -276,7 +278,10 @@ class PiperTTS(TTS):
         info = self.voice.info
         speed = float(np.clip(prosody.speed, MIN_SPEED, MAX_SPEED))
         lively = 1.0 + self.config.liveliness * float(np.clip(prosody.pitch_semitones / MAX_PITCH_SEMITONES, -1, 1))
-        return info.noise_scale * lively, info.length_scale / speed**self.config.speed_exponent, info.noise_w * lively
+        cfg = self.config
+        noise_scale = info.noise_scale if cfg.noise_scale is None else cfg.noise_scale
+        noise_w = info.noise_w if cfg.noise_w is None else cfg.noise_w
+        return noise_scale * lively, info.length_scale / speed**cfg.speed_exponent, noise_w * lively
 
     def render(self, clause: Clause, lang: str, voice: str | None, prosody: Prosody) -> np.ndarray:
         """One clause -> (n,) float32 at 24 kHz."""
