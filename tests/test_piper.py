@@ -164,6 +164,27 @@ def test_prosody_speed_pitch_and_energy(piper):
     assert ls == pytest.approx(info.length_scale / 2**1.5) and ns > info.noise_scale and nw > info.noise_w
 
 
+def test_reply_emotions_keep_their_order_in_pitch_pace_and_loudness(piper):
+    from polyvox.affect.style import REPLY_PROSODY
+    from polyvox.bench.acoustics import measure
+
+    text = "Thank you for telling me about it, I will gladly help you with that."
+
+    def median_f0_st(x: np.ndarray) -> float:  # the median: creaky phrase ends are tracked as F0 outliers
+        import parselmouth
+
+        f0 = parselmouth.Sound(x.astype(np.float64), OUTPUT_SAMPLE_RATE).to_pitch(0.01, 60, 400)
+        hz = f0.selected_array["frequency"]
+        return float(12 * np.log2(np.median(hz[hz > 0]) / 100))
+
+    voiced = {e: piper.synthesize(text, "en", prosody=REPLY_PROSODY[e]) for e in ("joy", "neutral", "sadness")}
+    f0 = {e: median_f0_st(x) for e, x in voiced.items()}
+    level = {e: measure(x, OUTPUT_SAMPLE_RATE).loudness_dbfs for e, x in voiced.items()}
+    assert f0["joy"] > f0["neutral"] + 0.4 and f0["neutral"] > f0["sadness"] + 0.1, f0  # +1 / -0.75 st asked
+    assert len(voiced["joy"]) < len(voiced["neutral"]) < len(voiced["sadness"])
+    assert level["joy"] > level["neutral"] > level["sadness"] + 3, level
+
+
 def test_multilingual_routes_english_to_piper_and_keeps_kokoro_selectable(piper):
     tts = MultilingualTTS(piper=piper)
     assert tts.engine_for("en") is piper and tts.engine_for("en-GB", "joe") is piper
