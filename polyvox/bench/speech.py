@@ -1,9 +1,10 @@
 """Prompt speech (text -> input audio, rendered once and cached) and reply transcripts (audio -> text).
 
-Prompts are voiced by polyvox's MultilingualTTS (Kokoro where it is intelligible, espeak-ng elsewhere)
-with optional prosody (emotional delivery); the cache key is the text, language and prosody, so a
-resumed or repeated run reuses the same audio. Replies are transcribed with faster-whisper (Whisper
-base), which also identifies the reply's language.
+Prompts are voiced by polyvox's MultilingualTTS with optional prosody (emotional delivery): Kokoro where it
+is intelligible, English included (not the Piper voice that speaks the replies, so the user does not sound
+like the assistant and cached prompts keep their voice), espeak-ng elsewhere. The cache key is the text,
+language and prosody, so a resumed or repeated run reuses the same audio. Replies are transcribed with
+faster-whisper (Whisper base), which also identifies the reply's language.
 """
 
 from __future__ import annotations
@@ -66,6 +67,16 @@ class Speech:
             self._asr = WhisperASR()
         return self._asr
 
+    @property
+    def prompt_tts(self):
+        """The TTS voicing prompts: `tts`, with Kokoro instead of the default Piper voice for English."""
+        from polyvox.cascade.tts import MultilingualTTS
+
+        tts = self.tts
+        if isinstance(tts, MultilingualTTS) and tts.piper_default:
+            tts = MultilingualTTS(tts.kokoro, tts.espeak, tts.piper, piper_default=False)  # shares the loaded models
+        return tts
+
     def render(self, text: str, language: str = "en", delivery: Delivery | None = None) -> np.ndarray:
         """Speak `text`: (n,) float32 at 16 kHz with LEAD_S/TAIL_S silence around it (cached as wav)."""
         delivery = delivery or Delivery()
@@ -75,7 +86,7 @@ class Speech:
             from polyvox.cascade.tts import Prosody
 
             prosody = Prosody(delivery.speed, delivery.pitch_semitones, delivery.energy_db)
-            voiced = self.tts.synthesize(text, language, prosody=prosody)  # (n,) 24 kHz
+            voiced = self.prompt_tts.synthesize(text, language, prosody=prosody)  # (n,) 24 kHz
             if len(voiced) == 0:
                 raise ValueError(f"the TTS produced no audio for {text[:60]!r} ({language})")
             pad = [np.zeros(int(s * OUTPUT_SAMPLE_RATE), np.float32) for s in (LEAD_S, TAIL_S)]

@@ -69,7 +69,7 @@ class CascadeConfig:
     builtin_tools: bool = True  # calculator, unit conversion, time (+ memory recall with a user) run in-engine
     tools_module: str | None = None  # a Python file whose @tool functions the engine also runs
     max_tool_rounds: int = 3  # engine-tool calls answered per turn before the reply must be spoken
-    tts_spin: bool = True  # Kokoro's idle threads spin (faster alone; off when several sessions share the cores)
+    tts_spin: bool = True  # the TTS's idle threads spin (faster alone; off when several sessions share the cores)
     # A conversation that outgrows the LLM's context loses its oldest turns this many at a time (see
     # context.fit_history: the prompt's start then stays cached for as many turns).
     history_drop_turns: int = 8
@@ -88,19 +88,21 @@ class CascadeConfig:
 
 
 class CascadeEngine(Engine):
-    """VAD → faster-whisper → llama.cpp → Kokoro/espeak-ng, with emotion, speakers, memory and tools."""
+    """VAD → faster-whisper → llama.cpp → Piper/Kokoro/espeak-ng, with emotion, speakers, memory and tools."""
 
     name = "cascade"
 
     def __init__(self, config: CascadeConfig | None = None) -> None:
         from polyvox.cascade.tts import MultilingualTTS
         from polyvox.cascade.tts.kokoro import KokoroConfig, KokoroTTS
+        from polyvox.cascade.tts.piper import PiperConfig, PiperTTS
 
         self.config = config or CascadeConfig()
         self.vad = SileroVAD()
         self.asr = WhisperASR(options=self.config.asr)
         self.llm = LlamaLLM(options=self.config.llm, fallback=self.config.use_fallback_llm)
-        self.tts = MultilingualTTS(kokoro=KokoroTTS(KokoroConfig(spin=self.config.tts_spin)))
+        spin = self.config.tts_spin
+        self.tts = MultilingualTTS(kokoro=KokoroTTS(KokoroConfig(spin=spin)), piper=PiperTTS(PiperConfig(spin=spin)))
         self.output_sample_rate = self.tts.sample_rate
         speakable = frozenset(self.tts.languages())  # languages the reply can be voiced in
         wanted = frozenset(self.config.languages or speakable)

