@@ -38,6 +38,7 @@ from polyvox.events import (
     PartialTranscript,
     SpeechStarted,
     SpeechStopped,
+    TextDelta,
     TurnDone,
     UserTranscript,
 )
@@ -189,6 +190,7 @@ class ConversationSession:
         self._voiced_wall = time.perf_counter()  # when the last voiced window came in
         self._partial_busy = False  # a partial transcript is being made (at most one at a time)
         self._spoken: list[tuple[float, str]] = []  # (perf_counter, text) of reply audio emitted lately
+        self.dropped: list[int] = []  # reply characters generated for pauses the user talked on after
 
     # -- input -------------------------------------------------------------------------------------
     def push(self, samples: np.ndarray) -> None:
@@ -464,6 +466,11 @@ class ConversationSession:
                 for ev in self.engine.stream(turn, reply.cancel):  # a cancelled turn still ends with TurnDone
                     if isinstance(ev, TurnDone):
                         ev.result.trace["latency_ms"] = _latency(ev, voiced_wall, reply)
+                        with self._lock:  # what preparing replies at pauses cost this turn
+                            if self.dropped:
+                                ev.result.trace["preemptive_dropped"] = len(self.dropped)
+                                ev.result.trace["preemptive_wasted_chars"] = sum(self.dropped)
+                                self.dropped = []
                     self._deliver(reply, ev)
             except PolyvoxError as e:
                 self._deliver(reply, _failed(str(e)))
@@ -508,7 +515,9 @@ class ConversationSession:
         reply = self.held
         if reply is not None:
             reply.cancel.set()
-            log.debug("preemptive reply dropped (%d events held)", len(reply.held))
+            wasted = sum(len(ev.text) for ev in reply.held if isinstance(ev, TextDelta))
+            log.debug("preemptive reply dropped (%d events held, %d characters)", len(reply.held), wasted)
+            self.dropped.append(wasted)
             reply.held = []
             self.held = None
 

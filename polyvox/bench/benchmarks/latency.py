@@ -1,12 +1,13 @@
-"""latency: end of user speech -> first reply audio, per turn, over long scripted conversations.
+"""latency: the user's last word -> first reply audio, per turn, over long scripted conversations.
 
 A case is one session: the user lines of a script are spoken in turn (cycling) until the session's
-conversation clock — user audio + reply audio — reaches SESSION_MINUTES (full) or QUICK_MINUTES.
-Engine targets keep the last HISTORY_TURNS user turns of history (what a client with a bounded
-context does); an endpoint keeps whatever its server keeps. (Given the whole conversation, the cascade
-leaves its oldest turns out when it outgrows the LLM's context, CascadeConfig.history_drop_turns, but
-with the turn's note in the system message each change of mood re-evaluates the whole dialogue:
-7.1 s median first audio over 6-minute sessions, against 3.5 s with 6 turns kept.)
+conversation clock — user audio + reply audio — reaches SESSION_MINUTES (full) or QUICK_MINUTES
+(`--minutes` sets it: 120 is the two-hour conversation). Live (the default, `--turns semantic_vad|server_vad`):
+each turn is streamed in real time in 20 ms chunks and the system's own turn detection ends it, so the clock
+starts at the user's last voiced chunk and the end-of-turn wait counts (bench.live); `--turns whole`
+submits each finished turn (the clock starts at the submission). The session keeps the whole conversation,
+as a server does; the engine leaves out its oldest turns when they outgrow the LLM's context. Each turn
+records its stages (end-of-turn wait, reply start, LLM first token, first audio, prompt tokens evaluated).
 """
 
 from __future__ import annotations
@@ -24,7 +25,6 @@ from polyvox.bench.runner import Benchmark, CaseContext
 SESSION_MINUTES = 30.0  # full run: 30-minute sessions
 QUICK_MINUTES = 1.0  # --limit runs: one minute of conversation per session
 FULL_SESSIONS = 3  # one per script
-HISTORY_TURNS = 6
 MAX_TURNS = 400  # a hard stop for a system that answers with silence
 
 
@@ -50,6 +50,10 @@ def stages(trace: dict[str, Any]) -> dict[str, Any]:
     if "prompt_tokens_evaluated" in trace:
         out["prompt_tokens_evaluated"] = trace["prompt_tokens_evaluated"]
         out["prompt_tokens"] = trace.get("prompt_tokens")
+        out["prompt_tokens_shifted_out"] = trace.get("prompt_tokens_shifted_out", 0)
+    if "preemptive_dropped" in trace:
+        out["preemptive_dropped"] = trace["preemptive_dropped"]
+        out["preemptive_wasted_chars"] = trace["preemptive_wasted_chars"]
     return out
 
 
@@ -83,9 +87,9 @@ class Latency(Benchmark):
         limit_s = float(case.expected) * 60
         clock, ttfas, turns = 0.0, [], []
         live = self.options.live
-        # live: the conversation keeps its whole history, as a server session does (the engine drops its
-        # oldest turns when they outgrow the LLM's context); whole turns: a client keeping the last few
-        config = SessionConfig(history_turns=None if live else HISTORY_TURNS, max_reply_tokens=80, live=live)
+        # the conversation keeps its whole history, as a server session does (the engine drops its oldest turns
+        # when they outgrow the LLM's context, shifting them out of its cache)
+        config = SessionConfig(history_turns=None, max_reply_tokens=80, live=live)
         with ctx.open(config) as session:
             for i in range(MAX_TURNS):
                 if clock >= limit_s:
