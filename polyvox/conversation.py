@@ -60,6 +60,29 @@ BACKCHANNEL_WORDS = (
 BACKCHANNELS = frozenset(BACKCHANNEL_WORDS.split())
 
 
+class _InFlight:
+    """Transcriptions running now, over every conversation of the process (the recogniser is shared)."""
+
+    def __init__(self) -> None:
+        self._n = 0
+        self._lock = threading.Lock()
+
+    @property
+    def busy(self) -> bool:
+        return self._n > 0
+
+    def __enter__(self) -> None:
+        with self._lock:
+            self._n += 1
+
+    def __exit__(self, *exc: object) -> None:
+        with self._lock:
+            self._n -= 1
+
+
+_TRANSCRIBING = _InFlight()
+
+
 @dataclass(frozen=True)
 class ListenOptions:
     """How a conversation listens: turn boundaries, partials, preemptive replies, barge-in."""
@@ -304,15 +327,16 @@ class ConversationSession:
         if cap is None or self._ended is not None or not every:
             return
         spoken = self.detector.last_speech_ms - cap.start_ms
-        if spoken - cap.partial_at_ms < every or getattr(self, "_partial_busy", False):
-            return
+        if spoken - cap.partial_at_ms < every or self._partial_busy or _TRANSCRIBING.busy:
+            return  # a partial is a nicety: it never queues before another conversation's (or its own) final
         cap.partial_at_ms = spoken
         self._partial_busy = True
         audio = cap.samples()
 
         def work() -> None:
             try:
-                heard = self.engine.transcribe(audio, self.conversation, final=False)
+                with _TRANSCRIBING:
+                    heard = self.engine.transcribe(audio, self.conversation, final=False)
             except Exception as e:  # a failed partial costs nothing: the final transcript is what counts
                 log.warning("partial transcript failed: %s", e)
                 heard = None
@@ -370,7 +394,8 @@ class ConversationSession:
 
         def transcribe() -> None:
             try:
-                heard = self.engine.transcribe(audio, self.conversation, final=True)
+                with _TRANSCRIBING:
+                    heard = self.engine.transcribe(audio, self.conversation, final=True)
             except Exception as e:
                 log.warning("transcript failed: %s", e)
                 heard = None

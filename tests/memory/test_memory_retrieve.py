@@ -125,7 +125,7 @@ def test_bad_input(store: MemoryStore):
     assert store.retrieve("anna", "") == [] and store.retrieve("anna", "  \n ") == []
     with pytest.raises(ValueError, match="must be a string"):
         store.retrieve("anna", None)  # type: ignore[arg-type]
-    with pytest.raises(ValueError, match="user_id"):
+    with pytest.raises(ValueError, match="user id"):
         store.retrieve("", "What's my pet's name?")
     t0 = time.perf_counter()
     found = store.retrieve("anna", "my dog Rex " * 100_000)  # ~1 MB of query text
