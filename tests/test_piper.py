@@ -57,7 +57,7 @@ def test_speakable_drops_what_a_latin_voice_cannot_say():
     assert speakable("pay 5 $ + tax, 100%") == "pay 5 $ + tax, 100%"
     assert speakable("a " + "x" * 41 + " b") == "a b"
     assert speakable("Москва", script="CYRILLIC") == "Москва"
-    assert speakable("🙂🎉") == ""
+    assert speakable("🙂🎉") == "" and speakable("It is 20°C.") == "It is 20°C."
 
 
 def test_clause_phonemes_keep_inner_and_final_punctuation():
@@ -73,6 +73,8 @@ def test_phonemizer_pipe_matches_one_espeak_call_per_clause():
     for text in ("Hello there", "Yes, I can do that. Okay!", "zqxjvk one", "3.5 kg, 42 %"):
         assert pipe.phonemize(text) == phonemize_clauses(text.replace("zqxjvk", ""), "en-us"), text
     assert pipe.phonemize("  ") == []
+    long = "word " * 2000  # 10,000 characters: one espeak-ng call of its own
+    assert pipe.phonemize(long) == phonemize_clauses(long, "en-us")
     pipe.close()  # killed: the next call starts espeak-ng again
     assert pipe.phonemize("Hello there") == phonemize_clauses("Hello there", "en-us")
     pipe.close()

@@ -124,6 +124,7 @@ class PhonemizerPipe:
     """
 
     SENTINEL = "zqxjvk"  # spelled out letter by letter: output no text can end with (removed from the text)
+    MAX_CHARS = 8000  # longer text goes through phonemize_clauses (both pipe buffers could fill: a deadlock)
 
     def __init__(self, voice: str, config: EspeakConfig | None = None) -> None:
         self.voice = voice
@@ -158,6 +159,8 @@ class PhonemizerPipe:
         text = " ".join(re.sub(self.SENTINEL, " ", text, flags=re.IGNORECASE).split())
         if not text:
             return []
+        if len(text) > self.MAX_CHARS:
+            return phonemize_clauses(text, self.voice, self.config)
         with self._lock:
             try:
                 if self._proc is None or self._proc.poll() is not None:

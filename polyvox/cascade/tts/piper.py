@@ -46,6 +46,7 @@ MAX_SYMBOLS = 400  # phoneme symbols per model call (~6 s of speech); a longer c
 MAX_WORD_CHARS = 40  # a longer "word" (a hash, base64, a run of letters) is not spoken
 MIN_SPEED, MAX_SPEED = 0.5, 2.0  # speaking rate bounds (see PiperConfig.speed_exponent)
 _URL = re.compile(r"\b(?:https?://|www\.)([^\s/?#]+)\S*", re.IGNORECASE)  # say the host only
+_SAID_SYMBOLS = "°©®™§¶"  # symbols (category So, like emoji) that espeak-ng reads as words ("degrees")
 _MARK = re.compile(r"[,;:.!?](?=\s)")  # where espeak-ng starts a new clause line inside a clause's text
 # The script a voice's letters are in, by language family (everything not listed is Latin).
 SCRIPTS = {"ru": "CYRILLIC", "uk": "CYRILLIC", "bg": "CYRILLIC", "sr": "CYRILLIC", "kk": "CYRILLIC",
@@ -123,7 +124,7 @@ def speakable(text: str, script: str = "LATIN", max_word: int = MAX_WORD_CHARS) 
         if cat[0] == "L":
             ok = ch.isascii() or unicodedata.name(ch, "").startswith(script)
         else:
-            ok = cat[0] in "NPZ" or cat in ("Sm", "Sc") or ch.isspace()
+            ok = cat[0] in "NPZ" or cat in ("Sm", "Sc") or ch in _SAID_SYMBOLS or ch.isspace()
         kept.append(ch if ok else " ")
     words = [w for w in "".join(kept).split() if len(w) <= max_word]
     return " ".join(words)
