@@ -14,6 +14,7 @@ import pytest
 
 from polyvox.audio import OUTPUT_SAMPLE_RATE
 from polyvox.cascade.tts import KokoroTTS, MultilingualTTS, PiperConfig, PiperTTS, Prosody
+from polyvox.cascade.tts.espeak import PhonemizerPipe, phonemize_clauses
 from polyvox.cascade.tts.piper import (
     MODEL_NAME,
     clause_phonemes,
@@ -56,13 +57,27 @@ def test_speakable_drops_what_a_latin_voice_cannot_say():
     assert speakable("pay 5 $ + tax, 100%") == "pay 5 $ + tax, 100%"
     assert speakable("a " + "x" * 41 + " b") == "a b"
     assert speakable("Москва", script="CYRILLIC") == "Москва"
-    assert speakable("🙂🎉") == ""
+    assert speakable("🙂🎉") == "" and speakable("It is 20°C.") == "It is 20°C."
 
 
 def test_clause_phonemes_keep_inner_and_final_punctuation():
-    ps = clause_phonemes("Yes, I can", ".", "en-us")
-    assert ps.endswith(".") and ", " in ps and "\u200d" not in ps
-    assert clause_phonemes("   ", ".", "en-us") == ""
+    lines = phonemize_clauses("Yes, I can", "en-us")
+    assert len(lines) == 2 and "\u200d" not in "".join(lines)  # no ties: Piper's symbols are codepoints
+    assert clause_phonemes("Yes, I can", ".", lines) == f"{lines[0]}, {lines[1]}."
+    assert clause_phonemes("Yes, I can", "?", ["jɛs aɪ kæn"]) == "jɛs aɪ kæn?"  # lines and marks disagree
+    assert clause_phonemes("", ".", []) == ""
+
+
+def test_phonemizer_pipe_matches_one_espeak_call_per_clause():
+    pipe = PhonemizerPipe("en-us")
+    for text in ("Hello there", "Yes, I can do that. Okay!", "zqxjvk one", "3.5 kg, 42 %"):
+        assert pipe.phonemize(text) == phonemize_clauses(text.replace("zqxjvk", ""), "en-us"), text
+    assert pipe.phonemize("  ") == []
+    long = "word " * 2000  # 10,000 characters: one espeak-ng call of its own
+    assert pipe.phonemize(long) == phonemize_clauses(long, "en-us")
+    pipe.close()  # killed: the next call starts espeak-ng again
+    assert pipe.phonemize("Hello there") == phonemize_clauses("Hello there", "en-us")
+    pipe.close()
 
 
 def test_split_phonemes_cuts_at_words_within_the_limit():
@@ -150,6 +165,16 @@ def test_stream_yields_one_chunk_per_clause(piper):
 def test_bad_text_never_crashes(piper, text):
     audio = piper.synthesize(text, "en")
     assert audio.dtype == np.float32 and audio.ndim == 1 and np.isfinite(audio).all()
+
+
+def test_concurrent_synthesis_from_threads(piper):
+    from concurrent.futures import ThreadPoolExecutor
+
+    texts = ["Hi there, how are you?", "The park is nice today.", "Let me check that for you.", "Good night."]
+    with ThreadPoolExecutor(4) as pool:
+        out = list(pool.map(lambda t: piper.synthesize(t, "en"), texts))
+    assert all(rms(x) > 0.01 for x in out)
+    assert len(out[3]) < len(out[2])  # each thread got its own text's phonemes back
 
 
 def test_prosody_speed_pitch_and_energy(piper):

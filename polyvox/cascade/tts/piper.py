@@ -36,7 +36,7 @@ import numpy as np
 
 from polyvox.audio import OUTPUT_SAMPLE_RATE, resample
 from polyvox.cascade.tts.base import MAX_PITCH_SEMITONES, TTS, Clause, Prosody, pitch_ratio, psola_shift
-from polyvox.cascade.tts.espeak import EspeakConfig, phonemize_clauses
+from polyvox.cascade.tts.espeak import EspeakConfig, PhonemizerPipe
 from polyvox.cascade.tts.languages import espeak_voice
 from polyvox.errors import ModelError, PolyvoxError
 
@@ -46,6 +46,7 @@ MAX_SYMBOLS = 400  # phoneme symbols per model call (~6 s of speech); a longer c
 MAX_WORD_CHARS = 40  # a longer "word" (a hash, base64, a run of letters) is not spoken
 MIN_SPEED, MAX_SPEED = 0.5, 2.0  # speaking rate bounds (see PiperConfig.speed_exponent)
 _URL = re.compile(r"\b(?:https?://|www\.)([^\s/?#]+)\S*", re.IGNORECASE)  # say the host only
+_SAID_SYMBOLS = "°©®™§¶"  # symbols (category So, like emoji) that espeak-ng reads as words ("degrees")
 _MARK = re.compile(r"[,;:.!?](?=\s)")  # where espeak-ng starts a new clause line inside a clause's text
 # The script a voice's letters are in, by language family (everything not listed is Latin).
 SCRIPTS = {"ru": "CYRILLIC", "uk": "CYRILLIC", "bg": "CYRILLIC", "sr": "CYRILLIC", "kk": "CYRILLIC",
@@ -123,19 +124,18 @@ def speakable(text: str, script: str = "LATIN", max_word: int = MAX_WORD_CHARS) 
         if cat[0] == "L":
             ok = ch.isascii() or unicodedata.name(ch, "").startswith(script)
         else:
-            ok = cat[0] in "NPZ" or cat in ("Sm", "Sc") or ch.isspace()
+            ok = cat[0] in "NPZ" or cat in ("Sm", "Sc") or ch in _SAID_SYMBOLS or ch.isspace()
         kept.append(ch if ok else " ")
     words = [w for w in "".join(kept).split() if len(w) <= max_word]
     return " ".join(words)
 
 
-def clause_phonemes(clause_text: str, punct: str, voice: str, config: EspeakConfig | None = None) -> str:
-    """A clause's IPA in Piper's form: words spaced, inner punctuation and the final mark kept.
+def clause_phonemes(clause_text: str, punct: str, lines: list[str]) -> str:
+    """A clause's IPA in Piper's form from espeak-ng's lines for it: words spaced, inner and final marks kept.
 
-    "Yes, I can" + "." -> "jˈɛs, aɪ kæn." (espeak-ng gives one line per inner clause; the marks that
-    ended them are put back when the count matches, else the lines are joined by spaces).
+    "Yes, I can" + "." with lines ["jˈɛs", "aɪ kæn"] -> "jˈɛs, aɪ kæn." (espeak-ng gives one line per inner
+    clause; the marks that ended them are put back when the count matches, else the lines are joined by spaces).
     """
-    lines = phonemize_clauses(clause_text, voice, config)
     if not lines:
         return ""
     marks = _MARK.findall(clause_text + " ")[: len(lines) - 1]
@@ -232,6 +232,7 @@ class PiperTTS(TTS):
     def __init__(self, config: PiperConfig | None = None) -> None:
         self.config = config or PiperConfig()
         self._voice: _Voice | None = None
+        self._pipe: PhonemizerPipe | None = None  # espeak-ng kept running for this voice's phonemes
         self._lock = threading.Lock()
 
     @property
@@ -271,7 +272,10 @@ class PiperTTS(TTS):
         text = speakable(clause.text, SCRIPTS.get(info.language, "LATIN"))
         if not any(ch.isalnum() for ch in text):
             return ""
-        return clause_phonemes(text, clause.punct, info.espeak_voice, self.config.espeak)
+        if self._pipe is None:
+            with self._lock:
+                self._pipe = self._pipe or PhonemizerPipe(info.espeak_voice, self.config.espeak)
+        return clause_phonemes(text, clause.punct, self._pipe.phonemize(text))
 
     def scales(self, prosody: Prosody) -> tuple[float, float, float]:
         """(noise_scale, length_scale, noise_w) for a prosody: speed -> length, pitch shift -> liveliness."""
