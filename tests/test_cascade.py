@@ -56,7 +56,7 @@ def test_english_question_gets_a_spoken_answer(cascade, say16k):
 _MARKERS = {
     "es": {"el", "la", "es", "de", "que", "en", "los", "las", "un", "una", "y"},
     "fr": {"le", "la", "est", "de", "et", "les", "des", "en", "un", "une", "du"},
-    "de": {"der", "die", "das", "ist", "und", "von", "ein", "eine", "hat", "nicht"},
+    "de": {"der", "die", "das", "ist", "und", "von", "ein", "eine", "hat", "nicht", "ich", "ihnen", "wie", "kann"},
 }
 
 

@@ -261,7 +261,8 @@ def test_streaming_equals_batch():
         else:
             s.push(x)
         rec.wait_for(TurnDone)
-        heard.append((engine.turns[0].transcript.text, [e.audio_ms for e in rec.of(EndOfTurn)]))
+        answered = engine.turns[-1]  # a reply prepared at the first pause may have been dropped (timing)
+        heard.append((answered.transcript.text, [e.audio_ms for e in rec.of(EndOfTurn)]))
         s.close()
     assert heard[0] == heard[1]
 

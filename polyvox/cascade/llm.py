@@ -176,6 +176,7 @@ class LlamaLLM:
             stream = llm.create_chat_completion(
                 messages=messages,
                 max_tokens=max_tokens,
+                seed=self.options.seed,  # the same prompt gets the same reply, whatever ran in the context before
                 temperature=self.options.temperature,
                 top_p=self.options.top_p,
                 repeat_penalty=self.options.repeat_penalty,
