@@ -64,10 +64,14 @@ def speech(text: str, cache: dict[str, np.ndarray]) -> np.ndarray:
     return cache[text]
 
 
-def start_server(port: int) -> subprocess.Popen:
+def start_server(port: int, log: Path) -> subprocess.Popen:
+    """`polyvox serve` on a loopback port, its log in `log`; returns once /healthz answers."""
     exe = Path(sys.executable).with_name("polyvox")
     proc = subprocess.Popen(
-        [str(exe), "serve", "--port", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+        [str(exe), "serve", "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=log.open("w"),
+        text=True,
     )
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline:
@@ -78,7 +82,7 @@ def start_server(port: int) -> subprocess.Popen:
         except OSError:
             time.sleep(1)
         if proc.poll() is not None:
-            raise RuntimeError(f"polyvox serve exited: {proc.stderr.read()[-2000:]}")
+            raise RuntimeError(f"polyvox serve exited: {log.read_text()[-2000:]}")
     proc.kill()
     raise RuntimeError("polyvox serve did not come up in 300 s")
 
@@ -270,7 +274,7 @@ def main() -> None:
     if url is None:
         port = 8700 + os.getpid() % 200
         print(f"starting polyvox serve on port {port} ...", file=sys.stderr)
-        proc = start_server(port)
+        proc = start_server(port, args.out / "server.log")
         url = f"ws://127.0.0.1:{port}/v1/realtime"
     cache: dict[str, np.ndarray] = {}
     try:

@@ -109,13 +109,16 @@ def _words(text: str) -> list[str]:
 
 
 def is_echo(heard: str, spoken: str) -> bool:
-    """`heard` (what the microphone picked up over the reply) is mostly words of `spoken` (the reply text of
-    the last ECHO_WINDOW_S): the reply coming back through a speaker, not the user. Text, not signal,
-    comparison: it holds whatever the room and the device did to the sound, at the cost of one transcript."""
-    said, recent = _words(heard), set(_words(spoken))
-    if len(said) < 2 or not recent:
+    """`heard` (what the microphone picked up over the reply) is mostly word pairs of `spoken` (the reply text
+    of the last ECHO_WINDOW_S): the reply coming back through a speaker, not the user. Pairs, not words, so
+    that "tell me about Spain" is not the echo of a reply that said "tell", "me" and "about". Text, not
+    signal, comparison: it holds whatever the room and the device did to the sound, for one transcript."""
+    said, recent = _words(heard), _words(spoken)
+    pairs = list(zip(said, said[1:], strict=False))
+    if not pairs or not recent:
         return False
-    return sum(w in recent for w in said) / len(said) >= ECHO_SHARE
+    known = set(zip(recent, recent[1:], strict=False))
+    return sum(p in known for p in pairs) / len(pairs) >= ECHO_SHARE
 
 
 def is_backchannel(text: str) -> bool:
@@ -363,9 +366,11 @@ class ConversationSession:
             return
         cap.barged = True
         audio = cap.samples()
+        log.info("speech over the reply for %.0f ms: checking whether it barges in", len(audio) * 1000 / SAMPLE_RATE)
 
         def work() -> None:
             heard = self.engine.transcribe(audio, self.conversation, final=False)
+            log.info("heard over the reply: %r", heard.text if heard else None)
             with self._lock:
                 words = heard.text if heard is not None else ""
                 if words and is_backchannel(words):

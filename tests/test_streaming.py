@@ -245,8 +245,9 @@ def test_the_reply_heard_back_through_a_speaker_does_not_interrupt_it():
     done = rec.wait_for(TurnDone)[0].result
     assert not rec.of(BargeIn) and not done.cancelled
     s.close()
-    assert is_echo("Paris is the capital", "The capital of France is Paris.")
+    assert is_echo("Paris is the capital", "The capital of France is Paris. Paris is the capital of art.")
     assert not is_echo("No, stop, I meant Spain", "The capital of France is Paris.")
+    assert not is_echo("Wait, stop. Tell me about Spain.", "Let me tell you about a knight. Stop me if you wait.")
 
 
 def test_streaming_equals_batch():
