@@ -21,6 +21,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from itertools import pairwise
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
@@ -114,10 +115,10 @@ def is_echo(heard: str, spoken: str) -> bool:
     that "tell me about Spain" is not the echo of a reply that said "tell", "me" and "about". Text, not
     signal, comparison: it holds whatever the room and the device did to the sound, for one transcript."""
     said, recent = _words(heard), _words(spoken)
-    pairs = list(zip(said, said[1:], strict=False))
+    pairs = list(pairwise(said))
     if not pairs or not recent:
         return False
-    known = set(zip(recent, recent[1:], strict=False))
+    known = set(pairwise(recent))
     return sum(p in known for p in pairs) / len(pairs) >= ECHO_SHARE
 
 
