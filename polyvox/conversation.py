@@ -21,10 +21,10 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from itertools import pairwise
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
+from itertools import pairwise
 
 import numpy as np
 
