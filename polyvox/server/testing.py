@@ -51,6 +51,10 @@ class ScriptedEngine(Engine):
         self.max_active = 0
         self._lock = threading.Lock()
 
+    def transcribe(self, speech, conversation, language=None, final=True) -> UserTranscript:
+        """A streaming listener's transcript: one "la" per 250 ms of audio (grows as the user speaks)."""
+        return UserTranscript(" ".join(["la"] * max(1, len(speech) // 4000)), "en", 0.99)
+
     def stream(self, turn: Turn, cancel: CancelToken | None = None) -> Iterator[Event]:
         cancel = cancel or CancelToken()
         with self._lock:

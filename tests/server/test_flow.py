@@ -81,6 +81,21 @@ def test_server_vad_turn(server):
     server.run(body)
 
 
+def test_live_transcript_while_the_user_speaks(server):
+    async def body(s):
+        c = await s.connect()
+        await c.session(**SERVER_VAD)
+        await c.append(speech(2.5))
+        started = await c.until("input_audio_buffer.speech_started")
+        delta = await c.until("conversation.item.input_audio_transcription.delta")
+        assert delta["item_id"] == started["item_id"] and delta["delta"].strip().startswith("la")
+        assert "input_audio_buffer.speech_stopped" not in c.types()  # heard while speaking, not after
+        await c.until("response.done")
+        await c.ws.close()
+
+    server.run(body)
+
+
 def test_manual_commit_and_response(server):
     async def body(s):
         c = await s.connect()

@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import json
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -55,6 +56,16 @@ def stages(trace: dict[str, Any]) -> dict[str, Any]:
         out["preemptive_dropped"] = trace["preemptive_dropped"]
         out["preemptive_wasted_chars"] = trace["preemptive_wasted_chars"]
     return out
+
+
+def _rss_mb() -> float | None:
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return round(int(line.split()[1]) / 1024, 1)
+    except OSError:
+        pass
+    return None
 
 
 def _median(xs: list[float]) -> float | None:
@@ -108,6 +119,7 @@ class Latency(Benchmark):
                         "ttfa_ms": reply.ttfa_ms,
                         "total_ms": round(reply.total_ms, 1),
                         "clock_s": round(clock, 1),
+                        "rss_mb": _rss_mb(),  # this process (the engine, for an in-process target)
                         **stages(reply.trace),
                     }
                 )
