@@ -284,11 +284,11 @@ class ConversationSession:
             self.detector.reset_speech()
 
     def cancel_reply(self) -> None:
-        """Stop the reply (the front end's barge-in or a client's cancel)."""
+        """Stop the reply being heard (the front end's barge-in or a client's cancel); a reply prepared for the
+        turn the user is still speaking stays."""
         with self._lock:
-            for r in (self.reply, self.held):
-                if r is not None:
-                    r.cancel.set()
+            if self.reply is not None:
+                self.reply.cancel.set()
 
     # -- voice activity ------------------------------------------------------------------------------
     def _keep_recent(self, x: np.ndarray) -> None:

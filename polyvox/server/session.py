@@ -252,7 +252,10 @@ class RealtimeSession:
         elif isinstance(ev, BargeIn):
             if self.responding and td and td.interrupt_response:
                 self._announce_speech()
-                task = asyncio.ensure_future(self._barge_in())
+                run = self.response
+                run.cancel_reason = "turn_detected"  # now: this turn's end must know the reply was interrupted
+                self.dropped.add(run.id)  # unsent audio of the interrupted reply is never sent
+                task = asyncio.ensure_future(self._barge_in(run))
                 self.tasks.add(task)
                 task.add_done_callback(self.tasks.discard)
         elif isinstance(ev, SpeechStopped):
@@ -288,12 +291,9 @@ class RealtimeSession:
                 )
             )
 
-    async def _barge_in(self) -> None:
-        """The user spoke over the reply: stop it; the conversation keeps only what was played."""
-        run = self.response
-        if run is None or not self.responding:
-            return
-        await self._cancel("turn_detected")
+    async def _barge_in(self, run: ResponseRun) -> None:
+        """The user spoke over `run`'s reply: stop it; the conversation keeps only what was played."""
+        await run.cancel("turn_detected")
         msg = run.message
         if msg is not None and msg.has_audio and run.first_audio_at is not None:
             played_ms = (time.perf_counter() - run.first_audio_at) * 1000  # the client plays as it receives
@@ -312,7 +312,8 @@ class RealtimeSession:
         self._item_added(item, prev)
         if not (td and td.create_response):
             return
-        if self.responding:  # a reply still runs (interruption off): the listener's reply for this turn is not used
+        if self.responding and not (td.interrupt_response and self.response.cancel_reason):
+            # a reply still runs and this turn did not barge in (interruption off): it is not answered
             self.listener.cancel_reply()
             return
         self.reply_events = asyncio.Queue()
