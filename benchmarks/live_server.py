@@ -185,7 +185,9 @@ class Client:
                 self.send(silence)
             else:
                 time.sleep(0.005)
-        raise TimeoutError(f"no {kind} within {timeout} s")
+        with self.lock:
+            recent = [e.get("type") for t, e in self.events if t >= after][-25:]
+        raise TimeoutError(f"no {kind} within {timeout} s; events since: {recent}")
 
     def send(self, chunk: np.ndarray) -> None:
         pcm = base64.b64encode(float_to_pcm16(chunk)).decode()

@@ -37,6 +37,7 @@ from polyvox.events import (
     EndOfTurn,
     Event,
     PartialTranscript,
+    ReplyEvent,
     SpeechStarted,
     SpeechStopped,
     TextDelta,
@@ -99,6 +100,7 @@ class ListenOptions:
     interrupt: bool = True  # user speech may stop a reply at all
     respond: bool = True  # answer each turn (False: listen and transcribe only)
     max_turn_ms: int = 120_000  # a turn this long ends here (a monologue, a stuck microphone)
+    tag_replies: bool = False  # reply events come wrapped in ReplyEvent(turn, event) (a server routes them by turn)
 
 
 ECHO_WINDOW_S = 6.0  # reply audio spoken this recently may come back through the user's speaker
@@ -135,6 +137,7 @@ class _Capture:
     """The user turn being heard: its audio from just before the speech started, on the input timeline."""
 
     start_ms: float  # input time of audio[0]
+    turn: int = 0  # numbered from 1 over the conversation
     audio: list[np.ndarray] = field(default_factory=list)  # 16 kHz pieces
     n: int = 0
     last_voiced_ms: float = 0.0  # end of the last voiced window
@@ -164,6 +167,7 @@ class _Reply:
     """A reply being prepared or spoken: the engine turn in a worker thread."""
 
     pause: int  # the pause of the capture it answers
+    turn: int  # the capture's turn number (EndOfTurn.turn)
     transcript: UserTranscript | None
     cancel: CancelToken = field(default_factory=CancelToken)
     held: list[Event] = field(default_factory=list)  # events produced before the end of the turn was decided
@@ -218,6 +222,7 @@ class ConversationSession:
         self._partial_busy = False  # a partial transcript is being made (at most one at a time)
         self._spoken: list[tuple[float, str]] = []  # (perf_counter, text) of reply audio emitted lately
         self.dropped: list[int] = []  # reply characters generated for pauses the user talked on after
+        self._turns = 0  # captures so far (turn numbers)
 
     # -- input -------------------------------------------------------------------------------------
     def push(self, samples: np.ndarray) -> None:
@@ -303,7 +308,8 @@ class ConversationSession:
             recent = np.concatenate(self._recent) if self._recent else np.zeros(0, np.float32)
             recent_start = self.t_ms - len(recent) * 1000 / SAMPLE_RATE
             start_ms = max(float(ev.audio_ms), recent_start)
-            cap = _Capture(start_ms)
+            self._turns += 1
+            cap = _Capture(start_ms, self._turns)
             cap.add(recent[int((start_ms - recent_start) * SAMPLE_RATE / 1000) :])
             self._recent = []
             cap.last_voiced_ms, cap.last_voiced_wall = self.detector.last_speech_ms, self._voiced_wall
@@ -457,7 +463,7 @@ class ConversationSession:
     # -- the end of a turn ---------------------------------------------------------------------------
     def _end(self, cap: _Capture, reason: str) -> None:
         wait_ms = (time.perf_counter() - cap.last_voiced_wall) * 1000
-        ev = EndOfTurn(reason, cap.last_voiced_ms, wait_ms, self.t_ms)
+        ev = EndOfTurn(reason, cap.last_voiced_ms, wait_ms, self.t_ms, cap.turn)
         self._ended = (ev, cap)
         self._capture = None
         self.detector.reset_speech()  # more speech after an early end starts a new turn (a barge-in)
@@ -479,7 +485,7 @@ class ConversationSession:
         heard = self._final[cap.pause]
         if self.held is not None:
             self.held.cancel.set()
-        reply = _Reply(cap.pause, heard, started_wall=time.perf_counter())
+        reply = _Reply(cap.pause, cap.turn, heard, started_wall=time.perf_counter())
         self.held = reply
         if released:
             self._release(reply)
@@ -522,7 +528,7 @@ class ConversationSession:
                 reply.held.append(ev)
                 return
             self._note_spoken(ev)
-            self.emit(ev)
+            self._emit_reply(reply, ev)
 
     def _note_spoken(self, ev: Event) -> None:
         if isinstance(ev, AudioChunk) and ev.text:
@@ -532,6 +538,9 @@ class ConversationSession:
             while self._spoken and now - self._spoken[0][0] > ECHO_WINDOW_S:
                 self._spoken.pop(0)
 
+    def _emit_reply(self, reply: _Reply, ev: Event) -> None:
+        self.emit(ReplyEvent(reply.turn, ev) if self.options.tag_replies else ev)
+
     def _release(self, reply: _Reply) -> None:
         if self.reply is not None and self.reply is not reply and not self.reply.done:
             self.reply.cancel.set()  # the reply being heard stops only for one that will be heard (or a barge-in)
@@ -540,7 +549,7 @@ class ConversationSession:
         held, reply.held = reply.held, []
         for ev in held:
             self._note_spoken(ev)
-            self.emit(ev)
+            self._emit_reply(reply, ev)
 
     def _drop_held_reply(self) -> None:
         reply = self.held

@@ -63,6 +63,16 @@ class EndOfTurn(Event):
     audio_ms: float  # end of the last voiced window on the input timeline
     wait_ms: float  # wall time from the last voiced window to the decision
     decided_ms: float = 0.0  # input timeline when decided (audio fed by then: the silence waited for included)
+    turn: int = 0  # the conversation's turn number (ReplyEvent.turn of its reply)
+
+
+@dataclass(frozen=True)
+class ReplyEvent(Event):
+    """An event of the reply to turn `turn` (EndOfTurn.turn), for front ends that run a reply per turn and must
+    not mix a stopped reply's last events into the next one's (ListenOptions.tag_replies)."""
+
+    turn: int
+    event: Event
 
 
 @dataclass(frozen=True)

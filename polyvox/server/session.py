@@ -25,6 +25,7 @@ from polyvox.events import (
     EndOfTurn,
     Event,
     PartialTranscript,
+    ReplyEvent,
     SpeechStarted,
     SpeechStopped,
     TurnDone,
@@ -118,7 +119,7 @@ class RealtimeSession:
         self.speech: tuple[str, int] | None = None  # (item id, audio_start_ms) while the user speaks
         self.speech_announced = False  # speech_started was sent for self.speech (deferred over a reply)
         self.partial = ""  # the live transcript sent so far (transcription.delta events) for self.speech
-        self.reply_events: asyncio.Queue[Event | None] | None = None  # the listener's reply -> its ResponseRun
+        self.reply_events: dict[int, asyncio.Queue[Event | None]] = {}  # turn -> its reply's events, to its response
         self.response: ResponseRun | None = None
         self.tasks: set[asyncio.Future[None]] = set()  # barge-ins in progress
         self.dropped: set[str] = set()  # responses whose unsent audio deltas the sender drops
@@ -204,7 +205,11 @@ class RealtimeSession:
         if eot.mode == "semantic_vad" and self.judge is None:  # no end-of-turn model: the eagerness's silence
             eot = EndOfTurnConfig(mode="server_vad", silence_ms=float(td.vad.silence_duration_ms))
         options = ListenOptions(
-            vad=td.vad, end_of_turn=eot, interrupt=td.interrupt_response, respond=td.create_response
+            vad=td.vad,
+            end_of_turn=eot,
+            interrupt=td.interrupt_response,
+            respond=td.create_response,
+            tag_replies=True,
         )
 
         def hop(ev: Event) -> None:  # listener threads -> the event loop
@@ -263,11 +268,11 @@ class RealtimeSession:
                 self.speech = None
         elif isinstance(ev, EndOfTurn):
             self._on_end_of_turn(ev)
-        elif self.reply_events is not None:  # the reply's own events
-            self.reply_events.put_nowait(ev)
-            if isinstance(ev, TurnDone):
-                self.reply_events.put_nowait(None)
-                self.reply_events = None
+        elif isinstance(ev, ReplyEvent) and (queue := self.reply_events.get(ev.turn)) is not None:
+            queue.put_nowait(ev.event)  # to the response of that turn (a stopped reply's last events go nowhere)
+            if isinstance(ev.event, TurnDone):
+                queue.put_nowait(None)
+                del self.reply_events[ev.turn]
 
     def _announce_speech(self) -> None:
         if self.speech is not None and not self.speech_announced:
@@ -316,13 +321,14 @@ class RealtimeSession:
             # a reply still runs and this turn did not barge in (interruption off): it is not answered
             self.listener.cancel_reply()
             return
-        self.reply_events = asyncio.Queue()
+        queue: asyncio.Queue[Event | None] = asyncio.Queue()
+        self.reply_events = {ev.turn: queue}  # replies to earlier turns are over for this session
 
         async def events(queue: asyncio.Queue[Event | None]) -> AsyncIterator[Event]:
             while (item := await queue.get()) is not None:
                 yield item
 
-        self._respond(None, source=events(self.reply_events), transcribes=[item])
+        self._respond(None, source=events(queue), transcribes=[item])
 
     def _make_turn(self, speech: np.ndarray, heard: UserTranscript | None) -> Turn:
         """The listener's turn (called from its threads): the conversation so far and the session's settings."""
