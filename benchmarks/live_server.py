@@ -205,6 +205,13 @@ class Client:
                 first = time.perf_counter()
         return first or time.perf_counter()
 
+    def silence(self, seconds: float) -> None:
+        """Send `seconds` of silence at real-time pace (a microphone in a quiet room)."""
+        pacer, n = Pacer(), RATE * CHUNK_MS // 1000
+        for _ in range(int(seconds * 1000 / CHUNK_MS)):
+            pacer.wait()
+            self.send(np.zeros(n, np.float32))
+
     def count(self, kind: str, after: float) -> int:
         with self.lock:
             return sum(1 for t, e in self.events if e.get("type") == kind and t >= after)
@@ -226,8 +233,8 @@ def barge_in(url: str, n_barge: int, n_back: int, cache: dict[str, np.ndarray]) 
     try:
         for i in tqdm(range(n_barge + n_back), desc="barge-in"):
             t0 = c.stream(np.concatenate([speech(LONG_ASK, cache), silence]))
-            first_audio = c.wait("response.output_audio.delta", after=t0, send_silence=True)
-            c.wait("response.output_audio.delta", after=first_audio + 1.0, send_silence=True)  # 1 s of the reply
+            c.wait("response.output_audio.delta", after=t0, send_silence=True)
+            c.silence(1.0)  # the client has played 1 s of the reply (the story goes on for many more)
             over = INTERRUPT if i < n_barge else BACKCHANNELS[i % len(BACKCHANNELS)]
             start = c.stream(np.concatenate([speech(over, cache), silence]))
             if i < n_barge:
@@ -235,15 +242,14 @@ def barge_in(url: str, n_barge: int, n_back: int, cache: dict[str, np.ndarray]) 
                 done = c.wait("response.done", after=start - 5, send_silence=True)
                 stops.append(round((stopped - start) * 1000, 1))
                 dones.append(round((done - start) * 1000, 1))
-            else:
-                c.wait("response.done", after=start - 30, timeout=90, send_silence=True)
-                if c.done_status(start - 30) == "cancelled":
+            else:  # the reply goes on unless the backchannel stopped it: speech_started is where a client stops
+                c.silence(1.5)
+                if c.count("input_audio_buffer.speech_started", start) or c.done_status(start) == "cancelled":
                     backchannel_stops += 1
-            # let the interruption's own reply (if any) finish before the next round
-            end = time.perf_counter()
-            while c.count("response.created", end - 0.0) > c.count("response.done", end - 0.0):
-                c.wait("response.done", after=end, send_silence=True)
-            time.sleep(0.5)
+            # let every response of this round (the interruption's own reply too) finish being made
+            while c.count("response.created", t0) > c.count("response.done", t0):
+                c.silence(0.2)
+            c.silence(0.5)
     finally:
         c.close()
     return {

@@ -148,6 +148,17 @@ class RealtimeSession:
         self.conversation.items.clear()
 
     @property
+    def playing(self) -> bool:
+        """The client is still playing the last reply: it is being made, or its audio (sent at real-time pace or
+        faster since the first delta) has not all been heard yet."""
+        if self.responding:
+            return True
+        run = self.response
+        if run is None or run.first_audio_at is None or run.message is None or run.cancel_reason:
+            return False
+        return time.perf_counter() < run.first_audio_at + run.message.audio_ms / 1000
+
+    @property
     def responding(self) -> bool:
         return self.response is not None and self.response.task is not None and not self.response.task.done()
 
@@ -239,7 +250,7 @@ class RealtimeSession:
         if self.listener is None:
             self.buffer += pcm.tobytes()
             return
-        self.listener.speaking_reply = self.responding
+        self.listener.speaking_reply = self.playing
         self.listener.push(self.resampler.resample_chunk(_pcm_to_float(pcm)))
 
     # -- the listener (turn detection on) -----------------------------------------------------------
@@ -250,15 +261,15 @@ class RealtimeSession:
         td = self.config.turn_detection
         if isinstance(ev, SpeechStarted):
             self.speech, self.partial, self.speech_announced = (new_id("item"), round(ev.audio_ms)), "", False
-            if not (self.responding and td and td.interrupt_response):
+            if not (self.playing and td and td.interrupt_response):
                 self._announce_speech()  # over a reply it waits for BargeIn: a backchannel is not a turn
         elif isinstance(ev, PartialTranscript):
             self._on_partial(ev)
         elif isinstance(ev, BargeIn):
-            if self.responding and td and td.interrupt_response:
-                self._announce_speech()
+            if self.playing and td and td.interrupt_response:
+                self._announce_speech()  # the client stops playback here
                 run = self.response
-                run.cancel_reason = "turn_detected"  # now: this turn's end must know the reply was interrupted
+                run.cancel_reason = run.cancel_reason or "turn_detected"  # this turn's end knows it interrupted
                 self.dropped.add(run.id)  # unsent audio of the interrupted reply is never sent
                 task = asyncio.ensure_future(self._barge_in(run))
                 self.tasks.add(task)
