@@ -205,6 +205,19 @@ class Client:
                 first = time.perf_counter()
         return first or time.perf_counter()
 
+    def played_until(self) -> float:
+        """perf_counter at which a client playing every reply as it arrives has played all it received."""
+        until, starts, audio = 0.0, {}, {}
+        with self.lock:
+            for t, e in self.events:
+                if e.get("type") == "response.output_audio.delta":
+                    rid = e["response_id"]
+                    starts.setdefault(rid, t)
+                    audio[rid] = audio.get(rid, 0.0) + len(base64.b64decode(e["delta"])) / 2 / RATE
+        for rid, t in starts.items():
+            until = max(until, t + audio[rid])
+        return until
+
     def silence(self, seconds: float) -> None:
         """Send `seconds` of silence at real-time pace (a microphone in a quiet room)."""
         pacer, n = Pacer(), RATE * CHUNK_MS // 1000
@@ -246,9 +259,11 @@ def barge_in(url: str, n_barge: int, n_back: int, cache: dict[str, np.ndarray]) 
                 c.silence(1.5)
                 if c.count("input_audio_buffer.speech_started", start) or c.done_status(start) == "cancelled":
                     backchannel_stops += 1
-            # let every response of this round (the interruption's own reply too) finish being made
+            # the next round starts in quiet: every response of this one made, the player stopped and told so
             while c.count("response.created", t0) > c.count("response.done", t0):
                 c.silence(0.2)
+            if time.perf_counter() < c.played_until():
+                c.ws.send(json.dumps({"type": "output_audio_buffer.clear"}))
             c.silence(0.5)
     finally:
         c.close()

@@ -61,6 +61,7 @@ class ResponseRun:
         self.source = source  # the events of a turn run elsewhere (the session's listener); None: run `turn` here
         self.on_cancel = on_cancel  # stops that turn
         self.first_audio_at: float | None = None  # perf_counter of the first audio delta sent
+        self.played_out = False  # the client said it stopped playing this reply (output_audio_buffer.clear)
         self.engine, self.turn, self.transcribes = engine, turn, transcribes
         self.conversation, self.options, self.emit = conversation, options, emit
         self.token = CancelToken()

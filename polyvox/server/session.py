@@ -154,7 +154,7 @@ class RealtimeSession:
         if self.responding:
             return True
         run = self.response
-        if run is None or run.first_audio_at is None or run.message is None or run.cancel_reason:
+        if run is None or run.first_audio_at is None or run.message is None or run.cancel_reason or run.played_out:
             return False
         return time.perf_counter() < run.first_audio_at + run.message.audio_ms / 1000
 
@@ -275,8 +275,7 @@ class RealtimeSession:
                 self.tasks.add(task)
                 task.add_done_callback(self.tasks.discard)
         elif isinstance(ev, SpeechStopped):
-            if self.speech is not None and not self.speech_announced:  # a backchannel over the reply: heard, let be
-                self.speech = None
+            pass  # EndOfTurn follows for a turn; speech over the reply that did not barge in ends here, unannounced
         elif isinstance(ev, EndOfTurn):
             self._on_end_of_turn(ev)
         elif isinstance(ev, ReplyEvent) and (queue := self.reply_events.get(ev.turn)) is not None:
@@ -454,6 +453,7 @@ class RealtimeSession:
         if self.response is None:
             raise ProtocolError("no_response", "no response audio to clear")
         self.dropped.add(self.response.id)
+        self.response.played_out = True  # the client stopped playing it
         if self.responding:
             await self._cancel("client_cancelled")
         self.emit(build(OutputAudioBufferCleared, response_id=self.response.id))
