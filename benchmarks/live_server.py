@@ -239,12 +239,14 @@ class Client:
 
 
 def barge_in(url: str, n_barge: int, n_back: int, cache: dict[str, np.ndarray]) -> dict[str, Any]:
-    c = Client(url)
+    """Each round in a conversation of its own (asked again in one conversation, the story gets shorter
+    until it is over before the interruption)."""
     stops, dones = [], []
     backchannel_stops = 0
     silence = np.zeros(int(0.3 * RATE), np.float32)
-    try:
-        for i in tqdm(range(n_barge + n_back), desc="barge-in"):
+    for i in tqdm(range(n_barge + n_back), desc="barge-in"):
+        c = Client(url)
+        try:
             t0 = c.stream(np.concatenate([speech(LONG_ASK, cache), silence]))
             c.wait("response.output_audio.delta", after=t0, send_silence=True)
             c.silence(1.0)  # the client has played 1 s of the reply (the story goes on for many more)
@@ -265,8 +267,8 @@ def barge_in(url: str, n_barge: int, n_back: int, cache: dict[str, np.ndarray]) 
             if time.perf_counter() < c.played_until():
                 c.ws.send(json.dumps({"type": "output_audio_buffer.clear"}))
             c.silence(0.5)
-    finally:
-        c.close()
+        finally:
+            c.close()
     return {
         "barge_ins": n_barge,
         "speech_started_after_onset_ms": stops,

@@ -60,6 +60,12 @@ BACKCHANNEL_WORDS = (
     "ah aha sí si vale claro ja genau oui d'accord haan ha accha"
 )
 BACKCHANNELS = frozenset(BACKCHANNEL_WORDS.split())
+# one word that does interrupt the reply at once
+INTERRUPTION_WORDS = (
+    "stop wait no hey hold pause sorry excuse quiet enough cancel para espera alto arrête attends halt stopp "
+    "warte basta aspetta ruko"
+)
+INTERRUPTIONS = frozenset(INTERRUPTION_WORDS.split())
 
 
 class _InFlight:
@@ -97,6 +103,7 @@ class ListenOptions:
     preemptive: bool = True  # prepare the reply at each pause, before the end of the turn is certain
     tail_ms: int = 160  # silence kept after the last voiced window for the recogniser
     barge_in_ms: int = 320  # speech over a reply for this long (and not a backchannel) stops the reply
+    barge_in_recheck_ms: int = 900  # ... or, when it was one unclear word then, this long
     interrupt: bool = True  # user speech may stop a reply at all
     respond: bool = True  # answer each turn (False: listen and transcribe only)
     max_turn_ms: int = 120_000  # a turn this long ends here (a monologue, a stuck microphone)
@@ -149,6 +156,7 @@ class _Capture:
     over_reply: bool = False  # began while the assistant was speaking: a turn only if it barges in
     barged: bool = False  # the barge-in check ran (BargeIn emitted, or heard as a backchannel)
     barged_in: bool = False  # BargeIn was emitted: this speech is the user's new turn
+    barge_checks: int = 0  # barge-in checks made
 
     def add(self, x: np.ndarray) -> None:
         self.audio.append(x)
@@ -365,15 +373,19 @@ class ConversationSession:
         return self.speaking_reply or (r is not None and not r.done and not r.cancel.cancelled)
 
     def _maybe_barge_in(self) -> None:
-        """Speech over a reply for barge_in_ms: stop the reply unless the words are a backchannel."""
+        """Speech over a reply for barge_in_ms: stop the reply unless the words are a backchannel or an echo.
+        One word that is no interruption ("Life" for a misheard "right") waits for more: it is checked again
+        once the speech has lasted barge_in_recheck_ms (a real interruption goes on; a backchannel has ended)."""
         cap, o = self._capture, self.options
         if cap is None or cap.barged or not cap.over_reply or not o.interrupt or not self.detector.speaking:
             return
-        if self.detector.last_speech_ms - cap.start_ms - o.vad.prefix_padding_ms < o.barge_in_ms:
+        spoken = self.detector.last_speech_ms - cap.start_ms - o.vad.prefix_padding_ms
+        if spoken < (o.barge_in_ms if cap.barge_checks == 0 else o.barge_in_recheck_ms):
             return
-        cap.barged = True
+        cap.barged = True  # a check in flight (or done): none other until it says "check again"
+        cap.barge_checks += 1
         audio = cap.samples()
-        log.info("speech over the reply for %.0f ms: checking whether it barges in", len(audio) * 1000 / SAMPLE_RATE)
+        log.info("speech over the reply for %.0f ms: checking whether it barges in", spoken)
 
         def work() -> None:
             heard = self.engine.transcribe(audio, self.conversation, final=False)
@@ -385,6 +397,10 @@ class ConversationSession:
                     return  # heard, never interrupts, never answered (cap.barged_in stays False)
                 if words and is_echo(words, self._recently_spoken()):
                     log.info("echo of the reply %r: ignored", words)
+                    return
+                said = _words(words)
+                if len(said) < 2 and not (said and said[0] in INTERRUPTIONS) and cap.barge_checks == 1:
+                    cap.barged = False  # one unclear word: listen a little longer before stopping the reply
                     return
                 cap.barged_in = True
                 self.emit(BargeIn(self.detector.last_speech_ms, words))

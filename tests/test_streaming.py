@@ -278,3 +278,23 @@ def test_bad_input_is_survived():
     push(s, np.concatenate([voiced(0.6), silence(0.8)]))
     assert rec.wait_for(TurnDone)[0].result.reply_text
     s.close()
+
+
+def test_one_unclear_word_over_the_reply_waits_for_more_before_it_interrupts():
+    slow = dict(reply=" ".join(f"w{i}" for i in range(60)), delay_s=0.05)
+    s, rec = session(ListeningEngine(words="Life", **slow))  # "right" misheard: one word, no interruption word
+    push(s, np.concatenate([silence(0.2), voiced(0.6), silence(0.7)]), realtime=True)
+    rec.wait_for(AudioChunk)
+    s.speaking_reply = True
+    push(s, np.concatenate([voiced(0.5), silence(0.7)]), realtime=True)  # short: over before the second look
+    assert not rec.of(BargeIn)
+    push(s, np.concatenate([voiced(1.3), silence(0.2)]), realtime=True)  # goes on: the second look stops the reply
+    rec.wait_for(BargeIn)
+    s.close()
+    s, rec = session(ListeningEngine(words="Stop!", **slow))
+    push(s, np.concatenate([silence(0.2), voiced(0.6), silence(0.7)]), realtime=True)
+    rec.wait_for(AudioChunk)
+    s.speaking_reply = True
+    push(s, np.concatenate([voiced(0.6), silence(0.3)]), realtime=True)  # "Stop!" interrupts at the first look
+    rec.wait_for(BargeIn)
+    s.close()
