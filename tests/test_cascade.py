@@ -449,3 +449,22 @@ def test_dropped_turns_leave_the_cache_without_evaluating_the_rest_again(cascade
     assert "blue" in reply.lower()
     llm.forget("shift")
     assert shift_out(llm._pool.contexts[0], []) == 0  # nothing to do without a prompt
+
+
+def test_a_repeated_turn_does_not_mislead_the_shift(cascade):
+    """The dropped span ends where the rest of the context goes on matching: a turn said twice (the same words,
+    the same note) must not make the shift keep the wrong copy and evaluate everything after it again."""
+    from polyvox.cascade.llm import PromptStats
+
+    llm = cascade.llm
+    system = {"role": "system", "content": "You are a helpful voice assistant. Answer in one short sentence."}
+    again = "Is it easy to get around Lisbon by train when it rains on a Sunday morning in the winter?"
+    said = ["My name is Ana.", again, "I like jazz and old films.", again, "My car is blue."]
+    turns = [m for f in said for m in ({"role": "user", "content": f}, {"role": "assistant", "content": "Noted."})]
+    llm.chat([system, *turns, {"role": "user", "content": "Thanks."}], max_tokens=2, session="repeat")
+    later = PromptStats()  # the first three turns leave: the kept part starts with the second copy of `again`
+    llm.chat(
+        [system, *turns[6:], {"role": "user", "content": "And by bus?"}], max_tokens=2, session="repeat", stats=later
+    )
+    assert later.shifted > 20 and later.evaluated_tokens < 30, later
+    llm.forget("repeat")

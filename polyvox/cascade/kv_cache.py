@@ -82,16 +82,17 @@ def shift_out(llm: Any, tokens: list[int]) -> int:
     n = int(llm.n_tokens)
     old = np.asarray(llm.input_ids[:n])
     new = np.asarray(tokens)
-    k = min(n, len(new))
-    mismatch = np.nonzero(old[:k] != new[:k])[0]
-    a = int(mismatch[0]) if len(mismatch) else k
+    a = _common_prefix(old, new)
     if a >= n - 1 or a == 0 or len(new) - a < SHIFT_PROBE:
         return 0  # the context holds a prefix of the prompt already (or shares nothing with it)
     probe = new[a : a + SHIFT_PROBE]
-    hits = np.nonzero(old[a + 1 : n - SHIFT_PROBE + 1] == probe[0])[0] + a + 1
-    b = next((int(h) for h in hits if np.array_equal(old[h : h + SHIFT_PROBE], probe)), None)
-    if b is None:
+    hits = [int(h) for h in np.nonzero(old[a + 1 : n - SHIFT_PROBE + 1] == probe[0])[0] + a + 1]
+    hits = [h for h in hits if np.array_equal(old[h : h + SHIFT_PROBE], probe)]
+    if not hits:
         return 0
+    # a conversation repeats itself ("thanks", the same question again): of the places the kept part could
+    # start, the one from which the rest of the context goes on matching the new prompt longest
+    b = max(hits, key=lambda h: _common_prefix(old[h:], new[a:]))
     mem = llama_cpp.llama_get_memory(llm.ctx)
     if not llama_cpp.llama_memory_can_shift(mem) or not llama_cpp.llama_memory_seq_rm(mem, SEQ, a, b):
         return 0
@@ -100,6 +101,12 @@ def shift_out(llm: Any, tokens: list[int]) -> int:
     llm.input_ids[a : n - d] = old[b:n].copy()
     llm.n_tokens = n - d
     return d
+
+
+def _common_prefix(x: np.ndarray, y: np.ndarray) -> int:
+    k = min(len(x), len(y))
+    diff = np.nonzero(x[:k] != y[:k])[0]
+    return int(diff[0]) if len(diff) else k
 
 
 @dataclass
