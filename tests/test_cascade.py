@@ -270,15 +270,16 @@ def test_emotional_pitch_keeps_short_replies_intelligible(cascade):
     from polyvox.audio import resample
 
     # a +3 semitone resampling shift (the "surprise" voice) made Whisper hear Kokoro's "Option B" as "Oxen B".
-    # Piper (the default English voice) samples each rendering: "Option D" ~1 time in 16, with or without the
-    # shift, so it has to be right in 2 of 3; Kokoro's rendering is the same every time.
+    # Piper (the default English voice) samples each rendering: with the surprise voice Whisper heard "Option B"
+    # in 19 of 24 ("action B", "Option D" otherwise), so it has to be right in half of 12 renderings (a broken
+    # shift fails; chance alone fails ~1 run in 10,000); Kokoro's rendering is the same every time.
     def heard(voice: str | None) -> str:
         audio = cascade.tts.synthesize("Option B", "en", voice, prosody=REPLY_PROSODY["surprise"])
         return cascade.asr.transcribe(resample(audio, 24_000, 16_000), language="en").text
 
     assert "option b" in heard("jf_nezumi").lower()
-    piper = [heard(None) for _ in range(3)]
-    assert sum("option b" in h.lower() for h in piper) >= 2, piper
+    piper = [heard(None) for _ in range(12)]
+    assert sum("option b" in h.lower() for h in piper) >= 6, piper
 
 
 def test_a_conversation_longer_than_the_context_is_answered(cascade):

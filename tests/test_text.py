@@ -173,3 +173,22 @@ def test_a_rare_word_of_a_tools_name_or_parameters_outranks_words_many_tools_sha
     assert names("Sort the lines of report.txt in the current directory")[0] == "sort"
     # "tweets" meets post_tweet's name on its stem, "hashtags" is in its parameters
     assert names("Write tweets with the hashtags fun and sun")[0] == "post_tweet"
+
+
+def test_words_said_twice_keep_each_turns_note():
+    """A line said twice with different moods is rendered each time as its own turn evaluated it, so the prompt
+    stays append-only (llama.cpp's cache holds)."""
+    from polyvox.cascade.context import build_messages, with_note
+    from polyvox.cascade.state import CascadeState
+    from polyvox.engine import Message
+
+    state = CascadeState(language=None)  # type: ignore[arg-type]
+    state.remember_rendered("Thanks.", with_note("calm", "Thanks."))
+    state.remember_rendered("Thanks.", with_note("happy", "Thanks."))
+    history = [Message("user", "Thanks."), Message("assistant", "You're welcome."), Message("user", "Thanks.")]
+    history.append(Message("assistant", "Any time."))
+    msgs = build_messages("sys", history, "Bye.", "", state.rendered)
+    users = [m["content"] for m in msgs if m["role"] == "user"]
+    assert users == ["(calm)\nThanks.", "(happy)\nThanks.", "Bye."]
+    msgs = build_messages("sys", history[2:], "Bye.", "", state.rendered)  # the older one left the prompt
+    assert [m["content"] for m in msgs if m["role"] == "user"] == ["(happy)\nThanks.", "Bye."]

@@ -4,7 +4,7 @@ dialogue so far, with tool traffic folded into plain speech the 0.5B model handl
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from polyvox.cascade.languages import DEFAULT_INSTRUCTIONS, language_rule
@@ -50,7 +50,7 @@ def build_messages(
     history: list[Message],
     user_text: str,
     note: str = "",
-    rendered: Mapping[str, str] | None = None,
+    rendered: Mapping[str, Sequence[str]] | None = None,
 ) -> list[dict[str, Any]]:
     """Chat messages for the LLM: `system`, the dialogue, and `note` (turn_note) in parentheses before
     the words of the last user message: what holds for this turn only, after the cached dialogue. (Of
@@ -64,13 +64,20 @@ def build_messages(
     model answers from that reliably but loops, calling the tool again, on template-rendered tool
     messages (measured; see tests/test_cascade.py::test_tool_call_from_voice).
 
-    `rendered` maps an earlier user message's words to the form its own turn put into the prompt (its
-    note included: CascadeState.rendered), so the dialogue is rendered exactly as it was evaluated and the
-    prompt only ever grows at its end (llama.cpp then evaluates just the new turn).
+    `rendered` maps an earlier user message's words to the forms its turns put into the prompt, oldest first
+    (their notes included: CascadeState.rendered; words said twice may have had two notes: the last
+    occurrence in `history` takes the latest form), so the dialogue is rendered exactly as it was evaluated
+    and the prompt only ever grows at its end (llama.cpp then evaluates just the new turn).
     """
+    later: dict[str, int] = {}  # occurrences of the same words after this message
+    occurrence: dict[int, int] = {}
+    for i in range(len(history) - 1, -1, -1):
+        if history[i].role == "user":
+            occurrence[i] = later.get(history[i].content, 0)
+            later[history[i].content] = occurrence[i] + 1
     msgs: list[dict[str, Any]] = [{"role": "system", "content": system}]
     last_user: dict[str, Any] | None = None
-    for m in history:
+    for i, m in enumerate(history):
         if m.role == "system":
             continue
         if m.role == "tool":
@@ -85,8 +92,8 @@ def build_messages(
                 msgs.append(last_user)
             continue
         content = m.content
-        if m.role == "user" and rendered:
-            content = rendered.get(content, content)
+        if m.role == "user" and rendered and (forms := rendered.get(content)):
+            content = forms[max(0, len(forms) - 1 - occurrence[i])]
         if m.role == "assistant":
             content, calls = parse_tool_calls(content)
             if calls and not content:

@@ -277,7 +277,7 @@ class CascadeEngine(Engine):
 
     def _fit_history(
         self, system: str, history: list[Message], ask: str, note: str, tools: list[dict] | None, max_tokens: int,
-        rendered: dict[str, str] | None = None,
+        rendered: dict[str, list[str]] | None = None,
     ) -> list[Message]:  # fmt: skip
         """The part of `history` that fits the LLM's context with the system prompt, `ask`, the note, `tools`
         and `max_tokens` of reply (fit_history: the oldest turns go first, history_drop_turns at a time)."""

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from polyvox.speakers import SpeakerTracker
 
 NOTES_KEPT = 256  # user messages whose rendered form (with their turn's note) is remembered
+RENDERINGS_KEPT = 8  # renderings kept for words said more than once (the latest ones)
 
 
 @dataclass
@@ -27,14 +28,17 @@ class CascadeState:
     # The user's words -> how they went into the prompt ("(note)\nwords"). The prompt is append-only: an
     # earlier turn is rendered again exactly as it was evaluated, so llama.cpp's cache of the conversation
     # (kv_cache) covers everything but the new turn (context.build_messages).
-    rendered: dict[str, str] = field(default_factory=dict)
+    # Words said more than once keep each occurrence's rendering (a later "thanks" may have had another mood).
+    rendered: dict[str, list[str]] = field(default_factory=dict)
     baselines: dict[str, Any] = field(default_factory=dict)  # speaker -> affect.ProsodyBaseline
     speakers: SpeakerTracker | None = None
 
     def remember_rendered(self, words: str, as_prompted: str) -> None:
-        if len(self.rendered) >= NOTES_KEPT:
+        if words not in self.rendered and len(self.rendered) >= NOTES_KEPT:
             self.rendered.pop(next(iter(self.rendered)))
-        self.rendered[words] = as_prompted
+        kept = self.rendered.setdefault(words, [])
+        kept.append(as_prompted)
+        del kept[:-RENDERINGS_KEPT]
 
 
 def cascade_state(conv: Conversation, prior: LanguagePriorOptions | None = None) -> CascadeState:
