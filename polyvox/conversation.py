@@ -133,8 +133,7 @@ def is_echo(heard: str, spoken: str) -> bool:
 
 def is_backchannel(text: str) -> bool:
     """Only acknowledgement words ("mm-hm", "yeah", "okay, right")."""
-    words = [w.strip(".,!?¡¿…'\"").lower() for w in text.replace("-", " ").split()]
-    words = [w for w in words if w]
+    words = _words(text)
     joined = " ".join(words)
     return bool(words) and (joined in BACKCHANNELS or all(w in BACKCHANNELS for w in words)) and len(words) <= 3
 
@@ -146,7 +145,6 @@ class _Capture:
     start_ms: float  # input time of audio[0]
     turn: int = 0  # numbered from 1 over the conversation
     audio: list[np.ndarray] = field(default_factory=list)  # 16 kHz pieces
-    n: int = 0
     last_voiced_ms: float = 0.0  # end of the last voiced window
     last_voiced_wall: float = 0.0  # perf_counter when that window arrived
     pause: int = 0  # pauses seen; bumping it invalidates work done for an earlier pause
@@ -160,7 +158,6 @@ class _Capture:
 
     def add(self, x: np.ndarray) -> None:
         self.audio.append(x)
-        self.n += len(x)
 
     def samples(self, end_ms: float | None = None) -> np.ndarray:
         a = np.concatenate(self.audio) if len(self.audio) != 1 else self.audio[0]
@@ -176,12 +173,10 @@ class _Reply:
 
     pause: int  # the pause of the capture it answers
     turn: int  # the capture's turn number (EndOfTurn.turn)
-    transcript: UserTranscript | None
     cancel: CancelToken = field(default_factory=CancelToken)
     held: list[Event] = field(default_factory=list)  # events produced before the end of the turn was decided
     released: bool = False
     done: bool = False
-    thread: threading.Thread | None = None
     started_wall: float = 0.0
 
 
@@ -261,7 +256,7 @@ class ConversationSession:
             self._maybe_partial()
             self._maybe_barge_in()
 
-    def end_input(self, reason: str = "input_end") -> bool:
+    def end_input(self) -> bool:
         """No more audio is coming (a file's end, a client's commit): the turn being heard ends now.
         False when no speech was being heard."""
         with self._lock:
@@ -271,7 +266,7 @@ class ConversationSession:
             if not self.detector.paused:  # no pause is being worked on: the speech runs to the end
                 cap.last_voiced_ms, cap.last_voiced_wall = self.detector.last_speech_ms, self._voiced_wall
                 self._pause_work(cap)
-            self._end(cap, reason)
+            self._end(cap, "input_end")
             return True
 
     def close(self, end_conversation: bool = True) -> None:
@@ -501,7 +496,7 @@ class ConversationSession:
         heard = self._final[cap.pause]
         if self.held is not None:
             self.held.cancel.set()
-        reply = _Reply(cap.pause, cap.turn, heard, started_wall=time.perf_counter())
+        reply = _Reply(cap.pause, cap.turn, started_wall=time.perf_counter())
         self.held = reply
         if released:
             self._release(reply)
@@ -533,8 +528,7 @@ class ConversationSession:
             finally:
                 reply.done = True
 
-        reply.thread = threading.Thread(target=run, name="conversation-reply", daemon=True)
-        reply.thread.start()
+        threading.Thread(target=run, name="conversation-reply", daemon=True).start()
 
     def _deliver(self, reply: _Reply, ev: Event) -> None:
         with self._lock:  # emitted under the lock: released held events and live ones keep their order

@@ -56,7 +56,7 @@ class EndOfTurn(Event):
     """The listener decided the user's turn is over; the reply follows.
 
     reason: "semantic" (the end-of-turn model found the words complete), "silence" (the silence limit),
-    "cap" (the longest wait for an incomplete turn), "commit" (the client said so), "input_end" (no more audio).
+    "cap" (the longest wait for an incomplete turn), "input_end" (no more audio, or the client committed).
     """
 
     reason: str

@@ -15,7 +15,7 @@ from __future__ import annotations
 import ctypes
 import threading
 from collections import OrderedDict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -119,13 +119,12 @@ class _Slot:
 
 @dataclass
 class PoolStats:
-    """How contexts changed hands (for tests and the trace)."""
+    """How contexts changed hands (diagnostics) and the bytes of saved states (bounded by max_bytes)."""
 
     saves: int = 0
     restores: int = 0
     stored_bytes: int = 0
     evicted: int = 0
-    extra: dict[str, int] = field(default_factory=dict)
 
 
 class ContextPool:

@@ -53,7 +53,6 @@ class PromptStats:
 
     prompt_tokens: int = 0  # the whole prompt
     evaluated_tokens: int = 0  # the part not found in the context's cache (the rest was reused)
-    restored: bool = False  # the conversation's state was brought back into the context first
     shifted: int = 0  # tokens of dropped turns taken out of the context's cache (kv_cache.shift_out)
 
 
@@ -156,12 +155,9 @@ class LlamaLLM:
         `stats` is filled with the prompt's size and the part of it evaluated now.
         """
         pool = self._tool_pool if tools else self._pool
-        restores = pool.stats.restores
         llm = pool.acquire(session)  # waits while every context is busy with another conversation
         llm._polyvox_prompt_eval = None
         llm._polyvox_shift = {"shifted": 0} if session is not None else None
-        if stats is not None:
-            stats.restored = pool.stats.restores > restores
         with self._active_lock:
             self._active += 1
             busy = self._active > 1

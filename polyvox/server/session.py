@@ -112,7 +112,6 @@ class RealtimeSession:
         self.config = session_config(self.session)
         self.conversation = Conversation(limits.max_items)
         self.buffer = bytearray()  # uncommitted input: pcm16 LE at 24 kHz
-        self.buffer_start_ms = 0.0  # input timeline position of buffer[0]
         self.total_ms = 0.0  # input audio appended over the session
         self.listener: ConversationSession | None = None  # turn detection on: it hears, decides and answers
         self.resampler: Any = None  # 24 kHz input -> 16 kHz for the listener (streaming, no edge effects)
@@ -348,7 +347,13 @@ class RealtimeSession:
         return turn
 
     async def _on_input_audio_buffer_commit(self, ev: rt.InputAudioBufferCommitEvent) -> None:
-        if self.listener is None and len(self.buffer) / PCM_BYTES_PER_MS < MIN_COMMIT_MS:
+        if self.listener is not None:  # turn detection on: the client ends the turn being heard now
+            if not self.listener.end_input():
+                raise ProtocolError(
+                    "input_audio_buffer_commit_empty", "no speech is being heard: nothing to commit", None, ev.event_id
+                )
+            return
+        if len(self.buffer) / PCM_BYTES_PER_MS < MIN_COMMIT_MS:
             raise ProtocolError(
                 "input_audio_buffer_commit_empty",
                 f"buffer too small: expected at least {MIN_COMMIT_MS} ms of audio, have "
@@ -356,22 +361,11 @@ class RealtimeSession:
                 None,
                 ev.event_id,
             )
-        if self.listener is not None:  # turn detection on: the client ends the turn being heard now
-            if not self.listener.end_input():
-                raise ProtocolError(
-                    "input_audio_buffer_commit_empty",
-                    "no speech is being heard: nothing to commit",
-                    None,
-                    ev.event_id,
-                )
-            return
-        item_id = self.speech[0] if self.speech else new_id("item")
-        self._commit(item_id)
+        self._commit(new_id("item"))
 
     def _commit(self, item_id: str) -> None:
         """The whole buffer becomes a user audio item (16 kHz for the engine); the buffer empties."""
         audio = resample(_pcm_to_float(self.buffer), PCM_RATE, SAMPLE_RATE)  # (n,) float32 at 16 kHz
-        self.buffer_start_ms += len(self.buffer) / PCM_BYTES_PER_MS
         self.buffer = bytearray()
         item = Item(item_id, "message", role="user", audio=audio, has_audio=True)
         prev = self.conversation.add(item)
@@ -383,7 +377,6 @@ class RealtimeSession:
         self.emit(build(rt.ConversationItemDone, item=item.to_model(), previous_item_id=prev))
 
     async def _on_input_audio_buffer_clear(self, ev: rt.InputAudioBufferClearEvent) -> None:
-        self.buffer_start_ms += len(self.buffer) / PCM_BYTES_PER_MS
         self.buffer = bytearray()
         if self.listener is not None:
             self.listener.clear()
