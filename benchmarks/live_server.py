@@ -35,7 +35,7 @@ from tqdm import tqdm
 
 from polyvox.audio import OUTPUT_SAMPLE_RATE, float_to_pcm16, load_audio
 from polyvox.bench.core import SessionConfig
-from polyvox.bench.live import CHUNK_MS, LiveRealtimeSession, Pacer
+from polyvox.bench.live import CHUNK_MS, LiveRealtimeSession, Pacer, voiced_chunks
 
 QUESTIONS = [
     "What is the capital of France?",
@@ -197,11 +197,11 @@ class Client:
         """Stream `x` in real time; returns perf_counter of its first voiced chunk."""
         n = RATE * CHUNK_MS // 1000
         pacer, first = Pacer(), None
-        levels = [float(np.sqrt(np.mean(x[i : i + n] ** 2)) + 1e-9) for i in range(0, len(x), n)]
+        voiced = voiced_chunks(x, RATE)
         for k, i in enumerate(range(0, len(x), n)):
             pacer.wait()
             self.send(x[i : i + n])
-            if first is None and 20 * np.log10(levels[k]) > -45:
+            if first is None and voiced[k]:
                 first = time.perf_counter()
         return first or time.perf_counter()
 

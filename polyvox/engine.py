@@ -40,6 +40,14 @@ def user_turn_starts(history: list[Message]) -> list[int]:
     return [i for i, m in enumerate(history) if m.role == "user"]
 
 
+def last_user_turns(history: list[Message], n: int) -> list[Message]:
+    """The last `n` user turns of `history` with what followed each; all of it when it has no more than `n`."""
+    if n <= 0:
+        return []
+    starts = user_turn_starts(history)
+    return history[starts[-n] :] if len(starts) > n else history
+
+
 @dataclass
 class Conversation:
     """State that lives as long as one conversation (a `polyvox talk` run, a server session).

@@ -41,16 +41,17 @@ VOICED_DBFS = -45.0  # a 20 ms chunk above this level is voiced (the speech rend
 REPLY_TIMEOUT_S = 60.0  # silence sent after the turn before giving up on a reply
 
 
+def voiced_chunks(x: np.ndarray, sample_rate: int) -> np.ndarray:
+    """(ceil(n / chunk),) bool: which CHUNK_MS chunks of `x` are above VOICED_DBFS."""
+    n = sample_rate * CHUNK_MS // 1000
+    levels = [float(np.sqrt(np.mean(x[i : i + n].astype(np.float64) ** 2))) for i in range(0, len(x), n)]
+    return np.array([20 * np.log10(max(v, 1e-9)) > VOICED_DBFS for v in levels], bool)
+
+
 def last_voiced_chunk(x: np.ndarray, sample_rate: int) -> int:
     """Index of the last CHUNK_MS chunk of `x` whose level is above VOICED_DBFS (-1: none)."""
-    n = sample_rate * CHUNK_MS // 1000
-    k = len(x) // n + (1 if len(x) % n else 0)
-    last = -1
-    for i in range(k):
-        c = x[i * n : (i + 1) * n].astype(np.float64)
-        if len(c) and 20 * np.log10(max(float(np.sqrt(np.mean(c * c))), 1e-9)) > VOICED_DBFS:
-            last = i
-    return last
+    voiced = np.flatnonzero(voiced_chunks(x, sample_rate))
+    return int(voiced[-1]) if len(voiced) else -1
 
 
 class Pacer:

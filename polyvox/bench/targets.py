@@ -21,7 +21,7 @@ import numpy as np
 
 from polyvox.audio import SAMPLE_RATE
 from polyvox.bench.core import Reply, SessionConfig, ToolCallInfo
-from polyvox.engine import Conversation, Engine, Message, Turn, user_turn_starts
+from polyvox.engine import Conversation, Engine, Message, Turn, last_user_turns
 from polyvox.errors import PolyvoxError
 from polyvox.events import AudioChunk, TextDelta, ToolCall, TurnDone, UserTranscript
 
@@ -144,9 +144,7 @@ class EngineSession(Session):
     def _turn(self, audio: np.ndarray | None, sample_rate: int) -> Turn:
         history = self.history
         if self.config.history_turns is not None:  # keep the last N user turns (and what followed them)
-            starts = user_turn_starts(history)
-            if len(starts) > self.config.history_turns:
-                history = history[starts[-self.config.history_turns] :] if self.config.history_turns else []
+            history = last_user_turns(history, self.config.history_turns)
         return Turn(
             audio=audio,
             sample_rate=sample_rate,

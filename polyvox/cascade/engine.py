@@ -33,7 +33,7 @@ from polyvox.cascade.state import cascade_state
 from polyvox.cascade.toolgate import rank_tools, select_tools
 from polyvox.cascade.understand import Understanding, UnderstandingOptions
 from polyvox.cascade.vad import SileroVAD, VadOptions
-from polyvox.engine import CancelToken, Conversation, Engine, Message, Turn, user_turn_starts
+from polyvox.engine import CancelToken, Conversation, Engine, Message, Turn, last_user_turns, user_turn_starts
 from polyvox.errors import AudioInputError, PolyvoxError
 from polyvox.events import (
     AudioChunk,
@@ -376,9 +376,7 @@ class CascadeEngine(Engine):
                 state.tools_offered = [t.get("function", t).get("name") for t in offered]
             dialogue = history
             if offered and not turn.tools and self.config.tool_history_turns is not None:
-                starts = user_turn_starts(history)
-                n = self.config.tool_history_turns
-                dialogue = history[starts[-n] :] if n and len(starts) >= n else history if n else []
+                dialogue = last_user_turns(history, self.config.tool_history_turns)
             kept = self._fit_history(top, dialogue, ask, end, offered, turn.max_reply_tokens, state.rendered)
             if len(kept) < len(dialogue):
                 trace["history_dropped"] = len(dialogue) - len(kept)  # messages left out of the prompt
